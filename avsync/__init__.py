@@ -1,0 +1,12 @@
+"""avsync: does the speech belong to the visible mouth, and by how much are audio and video offset?"""
+__version__ = "0.1.0"
+
+
+def check(path, audio=None, **options):
+    """Check one video. Returns a :class:`avsync.report.SyncReport`; see ``avsync.pipeline.check``."""
+    from avsync.pipeline import check as _check
+
+    return _check(path, audio=audio, **options)
+
+
+__all__ = ["check", "__version__"]

@@ -1,0 +1,20 @@
+"""Audit settings, read from ``configs/audit.yaml``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from avsync.config import CONFIG_DIR, YamlConfig
+
+
+@dataclass
+class AuditConfig(YamlConfig):
+    time_limit_s: float = 600.0
+    memory_limit_mb: float = 0.0
+    fail_on: list[str] = field(default_factory=lambda: ["out_of_sync", "mismatch", "error"])
+    extensions: list[str] = field(default_factory=lambda: ["mp4", "mov", "mkv", "webm", "avi"])
+
+    @classmethod
+    def load(cls, config_dir: str | Path | None = None) -> "AuditConfig":
+        path = Path(config_dir or CONFIG_DIR) / "audit.yaml"
+        return cls.from_yaml(path) if path.exists() else cls()

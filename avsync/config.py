@@ -1,0 +1,122 @@
+"""Typed configs that round-trip to the YAML files in ``configs/``.
+
+Code reads thresholds from here; it never hard-codes them. ``AVSYNC_CONFIG_DIR`` points
+at another folder of the same files.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+
+CONFIG_DIR = Path(os.environ.get("AVSYNC_CONFIG_DIR", Path(__file__).resolve().parent.parent / "configs"))
+
+
+class YamlConfig:
+    """Mixin: ``from_dict`` ignores unknown keys' absence and rejects unknown keys."""
+
+    @classmethod
+    def from_dict(cls: type[T], values: dict[str, Any] | None) -> T:
+        values = dict(values or {})
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - names
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown keys {sorted(unknown)}")
+        return cls(**values)
+
+    @classmethod
+    def from_yaml(cls: type[T], path: str | Path) -> T:
+        with open(path) as fh:
+            return cls.from_dict(yaml.safe_load(fh))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self, path: str | Path) -> None:
+        with open(path, "w") as fh:
+            yaml.safe_dump(self.to_dict(), fh, sort_keys=False)
+
+    def replace(self: T, **changes) -> T:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class FrontendConfig(YamlConfig):
+    detect_every: int = 10
+    min_detection_confidence: float = 0.5
+    detector_max_side: int = 640
+    mesh_crop_scale: float = 2.0
+    mesh_crop_size: int = 192
+    min_face_px: int = 24
+    track_iou: float = 0.3
+    max_faces: int = 4
+    min_track_frames: int = 12
+    max_gap_frames: int = 5
+    mouth_crop_width: int = 96
+    mouth_crop_height: int = 48
+    mouth_crop_width_per_eye_dist: float = 1.1
+    parallel_min_frames: int = 1500
+    chunk_frames: int = 64
+
+
+@dataclass
+class FeatureConfig(YamlConfig):
+    sample_rate: int = 16000
+    numcep: int = 13
+    winlen: float = 0.025
+    winstep: float = 0.01
+    nfilt: int = 26
+    nfft: int = 512
+    vad_frame_db_floor: float = -45.0
+    vad_relative_db: float = -25.0
+    vad_min_speech_fraction: float = 0.1
+    vad_smooth_s: float = 0.2
+
+
+@dataclass
+class ProtocolConfig(YamlConfig):
+    max_offset_frames: int = 15
+    window_frames: int = 5
+    analysis_fps: float = 25.0
+    min_windows: int = 10
+    timeline_window_s: float = 1.0
+    timeline_hop_s: float = 0.5
+
+
+@dataclass
+class VerdictConfig(YamlConfig):
+    audio_early_tolerance_ms: float = 45.0
+    audio_late_tolerance_ms: float = 125.0
+    min_confidence: dict[str, float] = field(default_factory=dict)
+    min_duration_s: float = 1.0
+    min_face_fraction: float = 0.3
+    p_sync: dict[str, dict[str, float]] = field(default_factory=dict)
+    fitted_on: str = ""
+
+
+@dataclass
+class Settings:
+    frontend: FrontendConfig
+    features: FeatureConfig
+    protocol: ProtocolConfig
+    verdict: VerdictConfig
+
+    @classmethod
+    def load(cls, config_dir: str | Path | None = None) -> "Settings":
+        root = Path(config_dir) if config_dir else CONFIG_DIR
+        return cls(
+            frontend=_load(root / "frontend.yaml", FrontendConfig),
+            features=_load(root / "features.yaml", FeatureConfig),
+            protocol=_load(root / "protocol.yaml", ProtocolConfig),
+            verdict=_load(root / "verdict.yaml", VerdictConfig),
+        )
+
+
+def _load(path: Path, cls: type[T]) -> T:
+    return cls.from_yaml(path) if path.exists() else cls()

@@ -1,0 +1,41 @@
+"""MediaPipe FaceMesh landmark indices used for the mouth, and per-frame mouth geometry."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+OUTER_LIPS = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185]
+INNER_LIPS = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191]
+LIPS = OUTER_LIPS + INNER_LIPS
+MOUTH_LEFT, MOUTH_RIGHT = 61, 291
+EYE_OUTER_LEFT, EYE_OUTER_RIGHT = 33, 263
+# Inner-lip (upper, lower) pairs across the mouth, for the opening measure.
+INNER_PAIRS = [(82, 87), (13, 14), (312, 317)]
+
+
+def mouth_opening(points: np.ndarray) -> float:
+    """Mean inner-lip gap divided by mouth width: scale-free, ~0 closed, ~0.3-0.6 wide open."""
+    width = np.linalg.norm(points[MOUTH_RIGHT] - points[MOUTH_LEFT])
+    gaps = [np.linalg.norm(points[a] - points[b]) for a, b in INNER_PAIRS]
+    return float(np.mean(gaps) / max(width, 1e-6))
+
+
+def mouth_transform(points: np.ndarray, out_w: int, out_h: int, width_per_eye: float) -> np.ndarray:
+    """Affine map from frame pixels to the aligned mouth crop.
+
+    Rotation comes from the mouth corners; scale from the outer eye corners, which do not
+    stretch with the lips, so the crop keeps mouth shape changes (a smile widens the mouth).
+    """
+    left, right = points[MOUTH_LEFT], points[MOUTH_RIGHT]
+    angle = np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0]))
+    eye_dist = np.linalg.norm(points[EYE_OUTER_RIGHT] - points[EYE_OUTER_LEFT])
+    scale = out_w / max(eye_dist * width_per_eye, 1e-6)
+    centre = points[OUTER_LIPS].mean(axis=0)
+    matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(angle), float(scale))
+    matrix[:, 2] += (out_w / 2 - centre[0], out_h / 2 - centre[1])
+    return matrix
+
+
+def aligned_mouth_crop(frame_rgb: np.ndarray, matrix: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
+    crop = cv2.warpAffine(frame_rgb, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)

@@ -1,0 +1,104 @@
+"""Run the tracker over a video, in one process or split into segments over several processes.
+
+MediaPipe does not get faster with threads, so the second core is used by a second process
+working on the second half of the video; tracks are stitched where the halves meet.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+from avsync.config import FrontendConfig
+from avsync.frontend.track import MouthTrack
+from avsync.frontend.tracker import FaceTracker, iou
+
+
+def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int,
+                face_crop_spec: tuple[int, float] | None = None, progress=None) -> tuple[list[MouthTrack], float]:
+    """Track frames ``start:stop``; returns the tracks and the seconds spent decoding."""
+    from avsync.media.video import VideoReader
+
+    reader = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames)
+    tracker = FaceTracker(cfg, face_crop=_face_crop_fn(face_crop_spec))
+    decode_s = 0.0
+    chunks = reader.chunks(start, stop)
+    while True:
+        tick = time.perf_counter()
+        chunk = next(chunks, None)
+        decode_s += time.perf_counter() - tick
+        if chunk is None:
+            break
+        first = int(np.searchsorted(reader.indices, chunk.indices[0]))
+        for j, (time_s, frame) in enumerate(zip(chunk.times_s, chunk.frames)):
+            tracker.process(frame, first + j, float(time_s))
+        if progress is not None:
+            progress(len(chunk.frames))
+    return tracker.finish(), decode_s
+
+
+def _face_crop_fn(spec):
+    if spec is None:
+        return None
+    from avsync.frontend.face_crop import syncnet_face_crop
+
+    size, scale = spec
+    return lambda frame, box: syncnet_face_crop(frame, box, scale=scale, size=size)
+
+
+def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: int = 1,
+                face_crop_spec=None, progress=None) -> tuple[list[MouthTrack], float]:
+    """Returns the tracks and the decode seconds (summed over processes)."""
+    jobs = max(1, min(jobs, n_frames // max(cfg.parallel_min_frames // 2, 1)))
+    if jobs == 1:
+        return track_range(path, step, cfg, 0, n_frames, face_crop_spec, progress)
+    bounds = np.linspace(0, n_frames, jobs + 1).astype(int)
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(track_range, path, step, cfg, int(a), int(b), face_crop_spec)
+                   for a, b in zip(bounds[:-1], bounds[1:])]
+        parts = [f.result() for f in futures]
+    if progress is not None:
+        progress(n_frames)
+    tracks = parts[0][0]
+    for part, _ in parts[1:]:
+        tracks = stitch(tracks, part, cfg.track_iou)
+    return tracks, sum(p[1] for p in parts)
+
+
+def stitch(before: list[MouthTrack], after: list[MouthTrack], min_iou: float) -> list[MouthTrack]:
+    """Join a track ending at a segment boundary to the one that starts there on the same face."""
+    if not before or not after:
+        return before + after
+    boundary = min(t.frame_start for t in after)
+    joined, used = [], set()
+    for early in before:
+        match = None
+        if early.frame_end >= boundary - 2:
+            candidates = [t for t in after if t.frame_start <= boundary + 2 and id(t) not in used]
+            scored = [(iou(early.boxes[-1], t.boxes[0]), t) for t in candidates]
+            scored = [s for s in scored if s[0] >= min_iou]
+            if scored:
+                match = max(scored, key=lambda s: s[0])[1]
+        if match is None:
+            joined.append(early)
+            continue
+        used.add(id(match))
+        joined.append(_concat(early, match))
+    next_id = max(t.track_id for t in before) + 1
+    for late in after:
+        if id(late) not in used:
+            late.track_id = next_id
+            next_id += 1
+            joined.append(late)
+    return sorted(joined, key=lambda t: (t.frame_start, t.track_id))
+
+
+def _concat(a: MouthTrack, b: MouthTrack) -> MouthTrack:
+    keep = b.frames > a.frame_end
+    def cat(x, y):
+        return None if x is None or y is None else np.concatenate([x, y[keep]])
+    return MouthTrack(a.track_id, cat(a.frames, b.frames), cat(a.times_s, b.times_s), cat(a.boxes, b.boxes),
+                      cat(a.lips, b.lips), cat(a.opening, b.opening), cat(a.crops, b.crops), cat(a.valid, b.valid),
+                      cat(a.face_crops, b.face_crops))

@@ -1,0 +1,90 @@
+"""The sync report: the one result type that check, audit, eval and lse all share."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA = "avsync.report/1"
+
+VERDICTS = ("in_sync", "out_of_sync", "mismatch", "no_face", "no_speech", "inconclusive", "error")
+EXIT_CODES = {
+    "in_sync": 0,
+    "out_of_sync": 1,
+    "mismatch": 1,
+    "no_face": 2,
+    "no_speech": 2,
+    "inconclusive": 2,
+    "error": 3,
+}
+
+
+@dataclass
+class TrackReport:
+    track_id: int
+    frame_start: int
+    frame_end: int
+    verdict: str
+    av_offset_ms: float | None = None
+    av_offset_frames: int | None = None
+    confidence: float | None = None
+    min_dist: float | None = None
+    p_sync: float | None = None
+    face_box_median: list[float] | None = None
+    offset_curve: list[float | None] | None = None
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    drift_ms_per_min: float | None = None
+
+
+@dataclass
+class SyncReport:
+    file: str
+    verdict: str
+    fps: float = 0.0
+    duration_s: float = 0.0
+    av_offset_ms: float | None = None
+    av_offset_frames: int | None = None
+    av_offset_ms_subframe: float | None = None
+    confidence: float | None = None
+    min_dist: float | None = None
+    p_sync: float | None = None
+    tracks: list[TrackReport] = field(default_factory=list)
+    speaking_track: int | None = None
+    scorer: dict[str, str] = field(default_factory=dict)
+    error: dict[str, str] | None = None
+    audio: str | None = None
+    offsets_frames: list[int] | None = None
+    offset_curve: list[float | None] | None = None
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    drift_ms_per_min: float | None = None
+    speech_fraction: float | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+    mouth_strip_png_b64: str | None = None  # a few aligned mouth crops of the speaking track, for reports
+    version: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"schema": SCHEMA}
+        out.update(dataclasses.asdict(self))
+        return out
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "SyncReport":
+        values = {k: v for k, v in values.items() if k != "schema"}
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in values.items() if k in names}
+        values["tracks"] = [TrackReport(**t) for t in values.get("tracks", [])]
+        return cls(**values)
+
+    @classmethod
+    def failure(cls, file: str, code: str, message: str, **extra) -> "SyncReport":
+        return cls(file=file, verdict="error", error={"code": code, "message": message}, **extra)

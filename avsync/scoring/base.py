@@ -1,0 +1,66 @@
+"""The scorer interface behind the offset-search protocol, and a registry of scorers."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Callable
+
+import numpy as np
+
+from avsync.features.audio import AudioFeatures
+from avsync.frontend.track import MouthTrack
+
+SCORERS: dict[str, Callable[..., "Scorer"]] = {}
+
+
+def register_scorer(name: str):
+    def wrap(factory):
+        SCORERS[name] = factory
+        return factory
+
+    return wrap
+
+
+class Scorer(ABC):
+    """Gives a distance for every (visual window, audio offset) pair; smaller = better match."""
+
+    name: str = "scorer"
+    version: str = "0"
+
+    @abstractmethod
+    def distances(self, track: MouthTrack, audio: AudioFeatures, offsets: np.ndarray,
+                  frame_dt: float, window: int) -> np.ndarray:
+        """Return (n_windows, len(offsets)); row i is the window of track frames i..i+window-1,
+        column k compares it with audio shifted by ``offsets[k] * frame_dt`` seconds.
+        Pairs that need audio outside the recording are NaN (masked, never zero-padded)."""
+
+    def describe(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version}
+
+
+class EmbeddingScorer(Scorer):
+    """A two-stream model: visual and audio embeddings compared by Euclidean distance (SyncNet)."""
+
+    audio_window_hops: int = 20  # 0.2 s of MFCC at 10 ms
+
+    @abstractmethod
+    def embed_visual(self, track: MouthTrack, window: int) -> np.ndarray:
+        """(n - window + 1, D) embedding of each visual window."""
+
+    @abstractmethod
+    def embed_audio(self, audio: AudioFeatures, starts: np.ndarray) -> np.ndarray:
+        """(len(starts), D) embedding of ``audio_window_hops`` MFCC rows from each start row."""
+
+    def distances(self, track, audio, offsets, frame_dt, window):
+        visual = self.embed_visual(track, window)
+        n = len(visual)
+        times = track.times_s[:n, None] + offsets[None, :] * frame_dt
+        rows = audio.index_at(times)
+        valid = (rows >= 0) & (rows + self.audio_window_hops <= len(audio))
+        out = np.full(rows.shape, np.nan, np.float32)
+        if not valid.any():
+            return out
+        unique_rows, inverse = np.unique(rows[valid], return_inverse=True)
+        emb = self.embed_audio(audio, unique_rows)
+        vis = np.broadcast_to(np.arange(n)[:, None], rows.shape)[valid]
+        out[valid] = np.linalg.norm(visual[vis] - emb[inverse], axis=1)
+        return out

@@ -1,0 +1,82 @@
+"""Training-free scorer: local correlation of lip movement with the audio envelope.
+
+Lips open as sound energy rises, so mouth opening tracks the log-energy envelope, and opening
+speed tracks its rate of change. The distance is 1 minus the mean of those two Pearson
+correlations over a context of frames around each 5-frame window (0 = perfect, 2 = inverse).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from avsync.features.audio import AudioFeatures
+from avsync.frontend.track import MouthTrack
+from avsync.scoring.base import Scorer, register_scorer
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    std = np.nanstd(x)
+    return (x - np.nanmean(x)) / (std if std > 1e-8 else 1.0)
+
+
+def _rolling_corr(x: np.ndarray, y: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Pearson correlation of x and y over [start, stop) per row; NaN samples are skipped."""
+    ok = ~(np.isnan(x) | np.isnan(y))
+    xs, ys = np.where(ok, x, 0.0), np.where(ok, y, 0.0)
+
+    def window_sum(v):
+        c = np.concatenate([[0.0], np.cumsum(v)])
+        return c[stops] - c[starts]
+
+    n = window_sum(ok.astype(float))
+    sx, sy = window_sum(xs), window_sum(ys)
+    sxx, syy, sxy = window_sum(xs * xs), window_sum(ys * ys), window_sum(xs * ys)
+    cov = sxy - sx * sy / np.maximum(n, 1)
+    vx = sxx - sx * sx / np.maximum(n, 1)
+    vy = syy - sy * sy / np.maximum(n, 1)
+    corr = cov / np.sqrt(np.maximum(vx * vy, 1e-12))
+    return np.where(n >= 0.6 * (stops - starts), corr, np.nan)
+
+
+@register_scorer("baseline")
+class EnvelopeCorrelationScorer(Scorer):
+    name = "baseline-envelope-corr"
+    version = "1"
+
+    def __init__(self, context_frames: int = 21, floor_db: float = 40.0):
+        self.context_frames = context_frames
+        self.floor_db = floor_db
+
+    def _envelope(self, audio: AudioFeatures) -> np.ndarray:
+        energy = audio.log_energy
+        if not len(energy):
+            return energy
+        floor = np.percentile(energy, 95) - self.floor_db
+        smooth = np.convolve(np.maximum(energy, floor), np.ones(4) / 4, mode="same")
+        return smooth
+
+    def distances(self, track: MouthTrack, audio: AudioFeatures, offsets, frame_dt, window):
+        n = len(track)
+        n_windows = max(0, n - window + 1)
+        out = np.full((n_windows, len(offsets)), np.nan, np.float32)
+        envelope = self._envelope(audio)
+        if n_windows == 0 or len(envelope) < 2:
+            return out
+        opening = _zscore(track.opening.astype(np.float64))
+        speed = np.gradient(opening)
+        centre = np.arange(n_windows) + window // 2
+        half = self.context_frames // 2
+        starts = np.clip(centre - half, 0, n)
+        stops = np.clip(centre + half + 1, 0, n)
+        # energy averaged over each frame's duration, read at the frame's time + offset
+        positions = (track.times_s - audio.t0_s + frame_dt / 2) / audio.hop_s
+        for col, k in enumerate(offsets):
+            pos = positions + k * frame_dt / audio.hop_s
+            inside = (pos >= 0) & (pos <= len(envelope) - 1)
+            env = np.where(inside, np.interp(pos, np.arange(len(envelope)), envelope), np.nan)
+            env_z = _zscore(env)
+            corr_level = _rolling_corr(opening, env_z, starts, stops)
+            corr_speed = _rolling_corr(speed, np.gradient(np.nan_to_num(env_z)) * np.where(inside, 1, np.nan), starts, stops)
+            # a window whose own audio lies outside the recording is masked, not padded
+            own = np.array([inside[s:s + window].all() for s in range(n_windows)])
+            out[:, col] = np.where(own, 1.0 - 0.5 * (corr_level + corr_speed), np.nan)
+        return out
