@@ -1,0 +1,1 @@
+"""Research evaluation: labelled sets, benchmark adapters, detection and localisation metrics."""
