@@ -101,4 +101,4 @@ def _concat(a: MouthTrack, b: MouthTrack) -> MouthTrack:
         return None if x is None or y is None else np.concatenate([x, y[keep]])
     return MouthTrack(a.track_id, cat(a.frames, b.frames), cat(a.times_s, b.times_s), cat(a.boxes, b.boxes),
                       cat(a.lips, b.lips), cat(a.opening, b.opening), cat(a.crops, b.crops), cat(a.valid, b.valid),
-                      cat(a.face_crops, b.face_crops))
+                      cat(a.mouth_affine, b.mouth_affine), cat(a.face_crops, b.face_crops))

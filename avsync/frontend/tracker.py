@@ -34,7 +34,7 @@ class _Live:
     mesh: object
     box: np.ndarray
     misses: int = 0
-    rows: dict = field(default_factory=lambda: {k: [] for k in ("frames", "times", "boxes", "lips", "opening", "crops", "valid", "face_crops")})
+    rows: dict = field(default_factory=lambda: {k: [] for k in ("frames", "times", "boxes", "lips", "opening", "crops", "valid", "face_crops", "affine")})
 
 
 class FaceTracker:
@@ -104,7 +104,7 @@ class FaceTracker:
             if track.misses > cfg.max_gap_frames:
                 self._retire(track)
             else:
-                self._append(rows, frame_no, time_s, track.box, None, np.nan, None, False, None)
+                self._append(rows, frame_no, time_s, track.box, None, np.nan, None, False, None, None)
             return
         marks = result.multi_face_landmarks[0].landmark
         pts = np.array([(m.x * size, m.y * size) for m in marks], dtype=np.float32)
@@ -114,12 +114,13 @@ class FaceTracker:
         matrix = mouth_transform(pts, cfg.mouth_crop_width, cfg.mouth_crop_height, cfg.mouth_crop_width_per_eye_dist)
         mouth = aligned_mouth_crop(frame, matrix, cfg.mouth_crop_width, cfg.mouth_crop_height)
         face = self._face_crop(frame, track.box) if self._face_crop else None
-        self._append(rows, frame_no, time_s, track.box.copy(), pts[LIPS], mouth_opening(pts), mouth, True, face)
+        self._append(rows, frame_no, time_s, track.box.copy(), pts[LIPS], mouth_opening(pts), mouth, True, face,
+                     matrix.astype(np.float32))
 
     @staticmethod
-    def _append(rows, frame_no, time_s, box, lips, opening, crop, valid, face) -> None:
-        for key, value in zip(("frames", "times", "boxes", "lips", "opening", "crops", "valid", "face_crops"),
-                              (frame_no, time_s, box, lips, opening, crop, valid, face)):
+    def _append(rows, frame_no, time_s, box, lips, opening, crop, valid, face, affine) -> None:
+        for key, value in zip(("frames", "times", "boxes", "lips", "opening", "crops", "valid", "face_crops", "affine"),
+                              (frame_no, time_s, box, lips, opening, crop, valid, face, affine)):
             rows[key].append(value)
 
     def _drop_duplicates(self) -> None:
@@ -172,5 +173,6 @@ def build_track(track_id: int, rows: dict, cfg: FrontendConfig) -> MouthTrack | 
         opening=opening,
         crops=crops,
         valid=valid,
+        mouth_affine=np.stack([rows["affine"][j] for j in nearest]),
         face_crops=faces,
     )

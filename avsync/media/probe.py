@@ -60,4 +60,16 @@ def probe(path: str | Path) -> MediaInfo:
     except MediaError:
         raise
     except Exception as exc:  # PyAV raises many error types for unreadable input
-        raise MediaError("not_media", f"not a readable media file: {path} ({exc.__class__.__name__})") from None
+        if _has_media_signature(path):
+            raise MediaError("corrupt", f"corrupt or truncated media file: {path} ({exc.__class__.__name__})") from None
+        raise MediaError("not_media", f"not a media file: {path} ({exc.__class__.__name__})") from None
+
+
+_SIGNATURES = (b"RIFF", b"\x1aE\xdf\xa3", b"FLV", b"OggS", b"ID3", b"fLaC", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3")
+
+
+def _has_media_signature(path: Path) -> bool:
+    """Whether the file starts like a media container, so a failure means damage, not wrong type."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    return head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide") or head.startswith(_SIGNATURES)

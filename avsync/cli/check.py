@@ -1,0 +1,81 @@
+"""``avsync check``: one file to a verdict."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from avsync.report import SyncReport
+
+MODEL_HELP = "scorer: a shipped model name (default, baseline), syncnet_v2:PATH, or a checkpoint path"
+
+
+def summary(report: SyncReport) -> str:
+    name = Path(report.file).name
+    if report.verdict == "error":
+        return f"{name}: error ({report.error['code']}): {report.error['message']}"
+    lines = [f"{name}: {report.verdict}"]
+    if report.av_offset_ms is not None:
+        side = "audio early" if report.av_offset_ms > 0 else "audio late" if report.av_offset_ms < 0 else "aligned"
+        lines.append(f"  offset      {report.av_offset_ms:+.1f} ms = {report.av_offset_frames:+d} frames at "
+                     f"{report.fps:.2f} fps ({side})")
+        lines.append(f"  confidence  {report.confidence:.3f} (LSE-C)   min_dist {report.min_dist:.3f} (LSE-D)"
+                     + (f"   p_sync {report.p_sync:.2f}" if report.p_sync is not None else ""))
+    if report.drift_ms_per_min is not None:
+        lines.append(f"  drift       {report.drift_ms_per_min:+.1f} ms/min")
+    for seg in report.segments:
+        lines.append(f"  segment     {seg['start_s']:.1f}-{seg['end_s']:.1f} s {seg['kind']}")
+    lines.append(f"  faces       {len(report.tracks)} track(s)"
+                 + (f", speaking: #{report.speaking_track}" if report.speaking_track is not None else ""))
+    for t in report.tracks:
+        extra = f" offset {t.av_offset_ms:+.0f} ms conf {t.confidence:.3f}" if t.av_offset_ms is not None else ""
+        lines.append(f"    #{t.track_id} frames {t.frame_start}-{t.frame_end}: {t.verdict}{extra}")
+    lines.append(f"  speech      {100 * (report.speech_fraction or 0):.0f}% of the audio; "
+                 f"{report.duration_s:.1f} s; scorer {report.scorer.get('name')} {report.scorer.get('version')}")
+    return "\n".join(lines)
+
+
+@click.command("check")
+@click.argument("path", type=click.Path())
+@click.option("--audio", type=click.Path(), help="pair this audio file (wav, mp3, m4a, flac) with the video")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object (schema avsync.report/1)")
+@click.option("--plot", "plot_path", type=click.Path(), help="write the offset curve and timeline to this PNG")
+@click.option("--model", default=None, help=MODEL_HELP)
+@click.option("--jobs", type=int, default=None, help="processes for the face front-end (default: all cores)")
+@click.option("--config-dir", type=click.Path(file_okay=False), help="read YAML configs from this folder")
+@click.option("--early-ms", type=float, help="tolerance: audio at most this early (default from configs)")
+@click.option("--late-ms", type=float, help="tolerance: audio at most this late (default from configs)")
+@click.option("--progress/--no-progress", default=None, help="progress bar (default: on a terminal)")
+def command(path, audio, as_json, plot_path, model, jobs, config_dir, early_ms, late_ms, progress):
+    """Check whether the speech in PATH belongs to the visible mouth, and the audio-video offset.
+
+    Exit code: 0 in_sync, 1 out_of_sync/mismatch, 2 no_face/no_speech/inconclusive, 3 error.
+    """
+    from avsync.config import Settings
+    from avsync.pipeline import check
+
+    try:
+        settings = Settings.load(config_dir)
+    except Exception as exc:
+        click.echo(f"avsync: error: cannot read configs: {exc}", err=True)
+        sys.exit(3)
+    if early_ms is not None:
+        settings.verdict.audio_early_tolerance_ms = early_ms
+    if late_ms is not None:
+        settings.verdict.audio_late_tolerance_ms = late_ms
+    if progress is None:
+        progress = sys.stderr.isatty() and not as_json
+    report = check(path, audio=audio, settings=settings, scorer=model, jobs=jobs, progress=progress)
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    elif report.verdict != "error":
+        click.echo(summary(report))
+    if report.verdict == "error":
+        click.echo(f"avsync: error: {report.error['message']}", err=True)
+    if plot_path and report.verdict != "error":
+        from avsync.plot import plot_report
+
+        plot_report(report, plot_path)
+    sys.exit(report.exit_code)

@@ -1,0 +1,82 @@
+"""End to end on synthetic talking-face clips, with the training-free baseline and the default scorer."""
+import json
+
+import pytest
+
+import avsync
+from avsync.report import SCHEMA
+
+REQUIRED = {"schema", "file", "verdict", "av_offset_ms", "av_offset_frames", "confidence", "min_dist", "fps",
+            "duration_s", "tracks", "scorer", "error"}
+FRAME_MS = 40.0
+
+
+@pytest.fixture(scope="module", params=["baseline", "default"])
+def reports(request, synthetic_clips):
+    names = ["matched", "delayed", "advanced", "mismatched", "late_stream"]
+    out = {n: avsync.check(synthetic_clips[n], scorer=request.param, jobs=1) for n in names}
+    out["paired_wav"] = avsync.check(synthetic_clips["silent_video"], audio=synthetic_clips["wav"],
+                                     scorer=request.param, jobs=1)
+    return out
+
+
+def test_report_has_every_required_key(reports):
+    data = json.loads(json.dumps(reports["matched"].to_dict()))
+    assert REQUIRED <= set(data)
+    assert data["schema"] == SCHEMA and data["error"] is None
+    assert data["fps"] == pytest.approx(25.0)
+    assert data["duration_s"] == pytest.approx(6.0, abs=0.1)
+    track = data["tracks"][0]
+    assert {"verdict", "av_offset_ms", "confidence", "frame_start", "frame_end"} <= set(track)
+    assert track["frame_end"] - track["frame_start"] >= 140
+
+
+def test_matched_clip_is_in_sync(reports):
+    report = reports["matched"]
+    assert report.verdict == "in_sync"
+    assert abs(report.av_offset_ms) <= 1.5 * FRAME_MS
+
+
+def test_delayed_audio_gives_negative_offset(reports):
+    shift = reports["delayed"].av_offset_ms - reports["matched"].av_offset_ms
+    assert shift == pytest.approx(-200, abs=FRAME_MS)
+    assert reports["delayed"].verdict == "out_of_sync"
+
+
+def test_advanced_audio_gives_positive_offset(reports):
+    shift = reports["advanced"].av_offset_ms - reports["matched"].av_offset_ms
+    assert shift == pytest.approx(120, abs=FRAME_MS)
+    assert reports["advanced"].av_offset_frames > 0
+
+
+def test_audio_stream_start_time_is_honoured(reports):
+    shift = reports["late_stream"].av_offset_ms - reports["matched"].av_offset_ms
+    assert shift == pytest.approx(-300, abs=2 * FRAME_MS)
+
+
+def test_mismatched_voice_scores_lower(reports):
+    assert reports["mismatched"].confidence < 0.7 * reports["matched"].confidence
+
+
+def test_separate_audio_file_pairs_with_a_silent_video(reports):
+    paired = reports["paired_wav"]
+    assert paired.verdict == "in_sync"
+    assert paired.av_offset_ms == pytest.approx(reports["matched"].av_offset_ms, abs=FRAME_MS)
+
+
+def test_video_without_audio_is_an_error(synthetic_clips):
+    report = avsync.check(synthetic_clips["silent_video"], scorer="baseline", jobs=1)
+    assert report.verdict == "error" and report.error["code"] == "no_audio"
+    assert report.exit_code == 3
+
+
+def test_two_processes_give_the_same_track_as_one(synthetic_clips, monkeypatch):
+    from avsync.config import Settings
+
+    settings = Settings.load()
+    settings.frontend.parallel_min_frames = 50
+    one = avsync.check(synthetic_clips["delayed"], scorer="baseline", jobs=1, settings=settings)
+    two = avsync.check(synthetic_clips["delayed"], scorer="baseline", jobs=2, settings=settings)
+    assert len(two.tracks) == 1
+    assert (two.tracks[0].frame_start, two.tracks[0].frame_end) == (one.tracks[0].frame_start, one.tracks[0].frame_end)
+    assert two.av_offset_frames == one.av_offset_frames

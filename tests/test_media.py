@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from avsync.media import MediaError, VideoReader, load_audio, probe
+
+
+def test_probe_reads_streams_and_start_times(synthetic_clips):
+    info = probe(synthetic_clips["matched"])
+    assert info.has_video and info.has_audio
+    assert info.fps == pytest.approx(25.0)
+    late = probe(synthetic_clips["late_stream"])
+    # AAC priming moves the container start a little earlier than the first audible sample
+    assert late.audio_start_s - late.video_start_s == pytest.approx(0.3, abs=0.08)
+
+
+def test_video_is_read_in_chunks_with_times(synthetic_clips):
+    reader = VideoReader(str(synthetic_clips["matched"]), chunk_frames=16)
+    chunks = list(reader.chunks())
+    assert max(len(c.frames) for c in chunks) == 16
+    assert sum(len(c.frames) for c in chunks) == len(reader) == 150
+    times = np.concatenate([c.times_s for c in chunks])
+    assert np.allclose(np.diff(times), 0.04, atol=1e-3)
+    assert chunks[0].frames.shape[1:] == (256, 256, 3)
+
+
+def test_analysis_step_halves_frames(synthetic_clips):
+    reader = VideoReader(str(synthetic_clips["matched"]), step=2)
+    assert len(reader) == 75 and reader.fps == pytest.approx(12.5)
+
+
+def test_audio_decodes_to_16k_mono(synthetic_clips):
+    samples = load_audio(str(synthetic_clips["matched"]))
+    assert samples.dtype == np.float32 and samples.ndim == 1
+    assert len(samples) / 16000 == pytest.approx(6.0, abs=0.1)
+    wav = load_audio(str(synthetic_clips["wav"]))
+    assert len(wav) == pytest.approx(len(samples), abs=2000)
+
+
+@pytest.mark.parametrize("name, code", [("missing", "not_found"), ("empty", "empty_file"), ("text", "not_media")])
+def test_bad_paths_raise_media_errors(tmp_path, name, code):
+    path = tmp_path / "x.mp4"
+    if name == "empty":
+        path.write_bytes(b"")
+    elif name == "text":
+        path.write_text("this is not a video\n" * 20)
+    with pytest.raises(MediaError) as info:
+        probe(path)
+    assert info.value.code == code
