@@ -1,0 +1,188 @@
+"""``results.jsonl``: one record per video, appended and fsynced as each video finishes.
+
+Only the audit's main process writes it, so every line is whole except, after a crash or
+``kill -9`` in the middle of a write, a torn last line, which :meth:`ResultStore.open` cuts off.
+Records are streamed, never all held in memory: a folder may hold tens of thousands.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+RESULTS = "results.jsonl"
+META = "audit.json"
+LOCK = ".audit.lock"
+META_SCHEMA = "avsync.audit/1"
+
+
+class StoreError(RuntimeError):
+    """The results folder cannot be used; the message is one line meant for the user."""
+
+
+def scan(path: str | Path) -> Iterator[tuple[bytes, dict, int]]:
+    """Yield (raw line, record, end offset) for each whole record line of a results file.
+
+    A last line without its newline is torn and is not yielded. Any other line that is not a
+    JSON object means the file was edited by something else: that stops with a clear error.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    size = path.stat().st_size
+    offset = 0
+    with open(path, "rb") as fh:
+        for raw in fh:
+            end = offset + len(raw)
+            if not raw.endswith(b"\n"):
+                return
+            text = raw.strip()
+            if text:
+                try:
+                    record = json.loads(text)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    record = None
+                if not isinstance(record, dict):
+                    if end >= size:
+                        return  # a torn tail that happens to end in a newline byte
+                    raise StoreError(f"{path}: the line at byte {offset} is not a JSON record; fix or remove it")
+                yield raw, record, end
+            offset = end
+
+
+def read_records(path: str | Path) -> list[dict]:
+    return [record for _, record, _ in scan(path)]
+
+
+class ResultStore:
+    """The results folder of one audit: results.jsonl, audit.json (key mode), a lock."""
+
+    def __init__(self, out_dir: str | Path):
+        self.dir = Path(out_dir)
+        self.path = self.dir / RESULTS
+        self._fh = None
+        self._lock = None
+
+    def open(self, key_mode: str) -> None:
+        """Lock the folder, check the key mode and cut off a torn last line."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.dir / LOCK, "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise StoreError(f"another audit is writing to {self.dir}") from None
+        self._check_meta(key_mode)
+        if self.path.exists():
+            good_end = 0
+            for _, _, end in scan(self.path):
+                good_end = end
+            if good_end < self.path.stat().st_size:
+                with open(self.path, "r+b") as fh:
+                    fh.truncate(good_end)
+                    os.fsync(fh.fileno())
+        self._fh = open(self.path, "ab")
+
+    def records(self) -> Iterator[dict]:
+        for _, record, _ in scan(self.path):
+            yield record
+
+    def _check_meta(self, key_mode: str) -> None:
+        meta_path = self.dir / META
+        if meta_path.exists():
+            try:
+                prior = json.loads(meta_path.read_text()).get("key_mode")
+            except (json.JSONDecodeError, AttributeError):
+                prior = None
+            if prior in ("stat", "sha256") and prior != key_mode:
+                how = "with --hash" if prior == "sha256" else "without --hash"
+                raise StoreError(f"{self.dir} was audited {how}; rerun {how} or choose another --out")
+            if prior is not None:
+                return
+        write_meta(self.dir, key_mode)
+
+    def append(self, record: dict) -> None:
+        self._fh.write(dumps_record(record))
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def drop(self, unwanted: Callable[[dict], bool]) -> int:
+        """Atomically rewrite results.jsonl without the records ``unwanted`` picks; kept lines stay byte-identical."""
+        doomed = sum(1 for record in self.records() if unwanted(record))
+        if not doomed:
+            return 0
+        self._fh.close()
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "wb") as out:
+            for raw, record, _ in scan(self.path):
+                if not unwanted(record):
+                    out.write(raw)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, self.path)
+        _fsync_dir(self.dir)
+        self._fh = open(self.path, "ab")
+        return doomed
+
+    def close(self) -> None:
+        for fh in (self._fh, self._lock):
+            if fh:
+                fh.close()
+        self._fh = self._lock = None
+
+
+def write_records(path: Path, records) -> None:
+    """Write a whole results file atomically (used by ``avsync merge``)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        for record in records:
+            fh.write(dumps_record(record))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def write_meta(out_dir: Path, key_mode: str, **extra) -> None:
+    meta = {"schema": META_SCHEMA, "key_mode": key_mode,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **extra}
+    write_text_atomic(out_dir / META, json.dumps(meta, indent=2) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def dumps_record(record: dict) -> bytes:
+    """One JSON line; NaN/inf become null and numpy values plain lists/numbers (strict JSON)."""
+    return (json.dumps(_clean(record), ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def _clean(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return _clean(value.tolist())
+    return value
