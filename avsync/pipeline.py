@@ -12,7 +12,7 @@ import numpy as np
 from avsync import __version__
 from avsync.config import Settings
 from avsync.features.audio import AudioFeatures, extract_audio_features
-from avsync.frontend.segments import track_video
+from avsync.frontend.segments import add_face_crops, track_video
 from avsync.frontend.track import MouthTrack
 from avsync.media.audio import load_audio
 from avsync.media.errors import MediaError
@@ -90,18 +90,17 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
     timings["features"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    crop_spec = None
-    if scorer is not None and getattr(scorer, "needs_face_crops", False):
-        crop_spec = (scorer.face_crop_size, scorer.face_crop_scale)
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=n_frames, unit="frame", desc=Path(path).name[:30], leave=False)
     tracks, decode_s = track_video(str(path), n_frames, step, settings.frontend, jobs or os.cpu_count() or 1,
-                                   crop_spec, bar.update if bar else None)
+                                   bar.update if bar else None)
     if bar:
         bar.close()
+    if scorer is not None and getattr(scorer, "needs_face_crops", False):
+        add_face_crops(str(path), step, settings.frontend, tracks, scorer.face_crop_size, scorer.face_crop_scale)
     timings["decode"] = decode_s
     timings["face"] = time.perf_counter() - tick - decode_s
     return Analysis(str(path), fps, fps * step, step, n_frames, duration, tracks, features, timings)

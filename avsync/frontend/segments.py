@@ -16,13 +16,12 @@ from avsync.frontend.track import MouthTrack
 from avsync.frontend.tracker import FaceTracker, iou
 
 
-def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int,
-                face_crop_spec: tuple[int, float] | None = None, progress=None) -> tuple[list[MouthTrack], float]:
+def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int, progress=None) -> tuple[list[MouthTrack], float]:
     """Track frames ``start:stop``; returns the tracks and the seconds spent decoding."""
     from avsync.media.video import VideoReader
 
     reader = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames)
-    tracker = FaceTracker(cfg, face_crop=_face_crop_fn(face_crop_spec))
+    tracker = FaceTracker(cfg)
     decode_s = 0.0
     chunks = reader.chunks(start, stop)
     while True:
@@ -39,24 +38,39 @@ def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int
     return tracker.finish(), decode_s
 
 
-def _face_crop_fn(spec):
-    if spec is None:
-        return None
-    from avsync.frontend.face_crop import syncnet_face_crop
+def add_face_crops(path: str, step: int, cfg: FrontendConfig, tracks: list[MouthTrack], size: int, scale: float) -> None:
+    """Cut syncnet_python-style face crops from median-smoothed boxes in a second decoding pass.
 
-    size, scale = spec
-    return lambda frame, box: syncnet_face_crop(frame, box, scale=scale, size=size)
+    Smoothing needs the boxes of later frames, so it cannot run inside the tracking pass.
+    """
+    from avsync.frontend.face_crop import smooth_face_boxes, syncnet_face_crop
+    from avsync.media.video import VideoReader
+
+    if not tracks:
+        return
+    smoothed = {id(t): smooth_face_boxes(t.boxes) for t in tracks}
+    for t in tracks:
+        t.face_crops = np.zeros((len(t), size, size, 3), np.uint8)
+    reader = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames)
+    start, stop = min(t.frame_start for t in tracks), max(t.frame_end for t in tracks) + 1
+    for chunk in reader.chunks(start, stop):
+        first = int(np.searchsorted(reader.indices, chunk.indices[0]))
+        for j, frame in enumerate(chunk.frames):
+            frame_no = first + j
+            for t in tracks:
+                if t.frame_start <= frame_no <= t.frame_end:
+                    row = frame_no - t.frame_start
+                    t.face_crops[row] = syncnet_face_crop(frame, smoothed[id(t)][row], scale=scale, size=size)
 
 
-def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: int = 1,
-                face_crop_spec=None, progress=None) -> tuple[list[MouthTrack], float]:
+def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: int = 1, progress=None) -> tuple[list[MouthTrack], float]:
     """Returns the tracks and the decode seconds (summed over processes)."""
     jobs = max(1, min(jobs, n_frames // max(cfg.parallel_min_frames // 2, 1)))
     if jobs == 1:
-        return track_range(path, step, cfg, 0, n_frames, face_crop_spec, progress)
+        return track_range(path, step, cfg, 0, n_frames, progress)
     bounds = np.linspace(0, n_frames, jobs + 1).astype(int)
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(track_range, path, step, cfg, int(a), int(b), face_crop_spec)
+        futures = [pool.submit(track_range, path, step, cfg, int(a), int(b))
                    for a, b in zip(bounds[:-1], bounds[1:])]
         parts = [f.result() for f in futures]
     if progress is not None:

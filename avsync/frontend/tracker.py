@@ -8,17 +8,12 @@ the full frame gives wrong lip points.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
-
 import cv2
 import numpy as np
 
 from avsync.config import FrontendConfig
 from avsync.frontend.landmarks import LIPS, aligned_mouth_crop, mouth_opening, mouth_transform
 from avsync.frontend.track import MouthTrack
-
-FaceCropFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     x0, y0 = max(a[0], b[0]), max(a[1], b[1])
@@ -34,18 +29,17 @@ class _Live:
     mesh: object
     box: np.ndarray
     misses: int = 0
-    rows: dict = field(default_factory=lambda: {k: [] for k in ("frames", "times", "boxes", "lips", "opening", "crops", "valid", "face_crops", "affine")})
+    rows: dict = field(default_factory=lambda: {k: [] for k in ("frames", "times", "boxes", "lips", "opening", "crops", "valid", "affine")})
 
 
 class FaceTracker:
-    def __init__(self, cfg: FrontendConfig, face_crop: FaceCropFn | None = None):
+    def __init__(self, cfg: FrontendConfig):
         import mediapipe as mp
 
         self.cfg = cfg
         self._mp = mp
         self._detector = mp.solutions.face_detection.FaceDetection(
             model_selection=1, min_detection_confidence=cfg.min_detection_confidence)
-        self._face_crop = face_crop
         self._live: list[_Live] = []
         self._done: list[MouthTrack] = []
         self._next_id = 0
@@ -104,7 +98,7 @@ class FaceTracker:
             if track.misses > cfg.max_gap_frames:
                 self._retire(track)
             else:
-                self._append(rows, frame_no, time_s, track.box, None, np.nan, None, False, None, None)
+                self._append(rows, frame_no, time_s, track.box, None, np.nan, None, False, None)
             return
         marks = result.multi_face_landmarks[0].landmark
         pts = np.array([(m.x * size, m.y * size) for m in marks], dtype=np.float32)
@@ -113,14 +107,13 @@ class FaceTracker:
         track.misses = 0
         matrix = mouth_transform(pts, cfg.mouth_crop_width, cfg.mouth_crop_height, cfg.mouth_crop_width_per_eye_dist)
         mouth = aligned_mouth_crop(frame, matrix, cfg.mouth_crop_width, cfg.mouth_crop_height)
-        face = self._face_crop(frame, track.box) if self._face_crop else None
-        self._append(rows, frame_no, time_s, track.box.copy(), pts[LIPS], mouth_opening(pts), mouth, True, face,
+        self._append(rows, frame_no, time_s, track.box.copy(), pts[LIPS], mouth_opening(pts), mouth, True,
                      matrix.astype(np.float32))
 
     @staticmethod
-    def _append(rows, frame_no, time_s, box, lips, opening, crop, valid, face, affine) -> None:
-        for key, value in zip(("frames", "times", "boxes", "lips", "opening", "crops", "valid", "face_crops", "affine"),
-                              (frame_no, time_s, box, lips, opening, crop, valid, face, affine)):
+    def _append(rows, frame_no, time_s, box, lips, opening, crop, valid, affine) -> None:
+        for key, value in zip(("frames", "times", "boxes", "lips", "opening", "crops", "valid", "affine"),
+                              (frame_no, time_s, box, lips, opening, crop, valid, affine)):
             rows[key].append(value)
 
     def _drop_duplicates(self) -> None:
@@ -161,9 +154,6 @@ def build_track(track_id: int, rows: dict, cfg: FrontendConfig) -> MouthTrack | 
     idx = np.arange(end)
     opening = np.interp(idx, good, opening[good]).astype(np.float32)
     crops = np.stack([rows["crops"][j] for j in nearest])
-    faces = None
-    if rows["face_crops"][good[0]] is not None:
-        faces = np.stack([rows["face_crops"][j] for j in nearest])
     return MouthTrack(
         track_id=track_id,
         frames=np.array(rows["frames"][:end], dtype=np.int64),
@@ -174,5 +164,4 @@ def build_track(track_id: int, rows: dict, cfg: FrontendConfig) -> MouthTrack | 
         crops=crops,
         valid=valid,
         mouth_affine=np.stack([rows["affine"][j] for j in nearest]),
-        face_crops=faces,
     )
