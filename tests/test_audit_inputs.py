@@ -56,7 +56,10 @@ def test_csv_and_jsonl_manifests_with_audio_and_id(tmp_path):
                                          + json.dumps({"path": str(tmp_path / "v/b.mp4")}) + "\n")
     items = collect([str(tmp_path / "list.jsonl")], EXTS)
     assert [i.id for i in items] == ["7", str(tmp_path / "v/b.mp4")]
-    (tmp_path / "bad.csv").write_text("file\nv/a.mp4\n")
+    (tmp_path / "pairs.csv").write_text("video,audio,notes\nv/a.mp4,v/a.wav,x\n")  # like generated_noaudio_pairs.csv
+    assert collect([str(tmp_path / "pairs.csv")], EXTS) == [
+        Item(str(tmp_path / "v/a.mp4"), str(tmp_path / "v/a.mp4"), str(tmp_path / "v/a.wav"))]
+    (tmp_path / "bad.csv").write_text("name\nv/a.mp4\n")
     with pytest.raises(InputError, match="no `path` column"):
         collect([str(tmp_path / "bad.csv")], EXTS)
     (tmp_path / "dup.csv").write_text("path,id\nv/a.mp4,same\nv/b.mp4,same\n")

@@ -64,7 +64,7 @@ def _flagged_table(records: list[dict]) -> str:
     if not records:
         return "<p class='none'>No flagged videos.</p><table id='flagged' class='sortable'><tbody></tbody></table>"
     head = ("<thead><tr><th data-type='text'>Video</th><th data-type='text'>Verdict</th>"
-            "<th data-type='num'>Offset (ms)</th><th data-type='num'>Offset (frames)</th>"
+            "<th data-type='num'>Offset</th>"
             "<th data-type='num' data-key='confidence'>Confidence</th><th data-type='num'>Min dist</th>"
             "<th data-type='num'>p(sync)</th><th data-type='num'>Duration (s)</th>"
             "<th data-type='none'>Mouth</th><th data-type='none'>Offset curve</th></tr></thead>")
@@ -72,9 +72,9 @@ def _flagged_table(records: list[dict]) -> str:
     for r in records:
         rid = record_id(r)
         cells = [
-            f"<td class='video' data-sort='{escape(rid)}' title='{escape(str(r.get('file') or ''))}'>{escape(rid)}</td>",
+            f"<td class='video' data-sort='{escape(rid)}' title='{escape(str(r.get('file') or ''))}'>{_video_name(rid)}</td>",
             f"<td data-sort='{escape(str(r.get('verdict')))}'>{_badge(str(r.get('verdict')))}</td>",
-            _num(r.get("av_offset_ms"), "{:+.0f}"), _num(r.get("av_offset_frames"), "{:+d}"),
+            _offset(r.get("av_offset_ms"), r.get("av_offset_frames")),
             _num(r.get("confidence"), "{:.2f}"), _num(r.get("min_dist"), "{:.2f}"), _num(r.get("p_sync"), "{:.2f}"),
             _num(r.get("duration_s"), "{:.1f}"),
             f"<td>{_thumbnail(r.get('mouth_strip_png_b64'))}</td>",
@@ -90,12 +90,21 @@ def _errors_table(records: list[dict]) -> str:
     rows = []
     for r in records:
         error = r.get("error") or {}
-        rows.append(f"<tr><td class='video' title='{escape(str(r.get('file') or ''))}'>{escape(record_id(r))}</td>"
+        rows.append(f"<tr><td class='video' data-sort='{escape(record_id(r))}' title='{escape(str(r.get('file') or ''))}'>"
+                    f"{_video_name(record_id(r))}</td>"
                     f"<td><code>{escape(str(error.get('code') or 'unknown'))}</code></td>"
                     f"<td>{escape(str(error.get('message') or ''))}</td></tr>")
     return ("<table id='errors' class='sortable'><thead><tr><th data-type='text'>Video</th>"
             "<th data-type='text'>Code</th><th data-type='text'>Reason</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _video_name(rid: str) -> str:
+    """File name first, its folder below in grey: long absolute paths stay readable."""
+    folder, sep, name = rid.rpartition("/")
+    if not sep or not name:
+        return f"<span class='name'>{escape(rid)}</span>"
+    return f"<span class='name'>{escape(name)}</span><span class='dir'>{escape(folder + sep)}</span>"
 
 
 def _badge(verdict: str) -> str:
@@ -113,13 +122,21 @@ def _num(value, fmt: str) -> str:
     return f"<td class='num' data-sort='{float(value)!r}'>{escape(text)}</td>"
 
 
+def _offset(ms, frames) -> str:
+    if not isinstance(ms, (int, float)):
+        return "<td class='num' data-sort=''>&ndash;</td>"
+    below = f"<span class='sub'>{int(frames):+d} frames</span>" if isinstance(frames, (int, float)) else ""
+    return f"<td class='num' data-sort='{float(ms)!r}'>{float(ms):+.0f} ms{below}</td>"
+
+
 def _thumbnail(b64) -> str:
     if not isinstance(b64, str) or not _B64.match(b64):
         return "<span class='none'>no thumbnail</span>"
-    return f"<img class='strip' alt='mouth crops' src='data:image/png;base64,{b64}'>"
+    return (f"<div class='stripbox' title='mouth crops over time; scroll sideways for more'>"
+            f"<img class='strip' alt='mouth crops' src='data:image/png;base64,{b64}'></div>")
 
 
-def _sparkline(offsets, curve, best, width: int = 180, height: int = 48) -> str:
+def _sparkline(offsets, curve, best, width: int = 160, height: int = 44) -> str:
     """Distance per candidate offset as a tiny inline SVG; the dip marks the detected offset."""
     if not offsets or not curve or len(offsets) != len(curve):
         return "<span class='none'>no curve</span>"
@@ -183,6 +200,7 @@ def _histogram(groups: dict[str, list[float]], xlabel: str, salt: str, zero_line
     import matplotlib
     from matplotlib.backends.backend_svg import FigureCanvasSVG
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     values = [v for vs in groups.values() for v in vs]
     lo, hi = min(values), max(values)
@@ -200,9 +218,10 @@ def _histogram(groups: dict[str, list[float]], xlabel: str, salt: str, zero_line
             ax.axvline(0, color="#999", lw=0.8, ls="--")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("videos")
-        ax.legend(fontsize=8, frameon=False)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0, 1, 0.9))
+        fig.legend(loc="upper center", ncol=len(names), fontsize=8, frameon=False)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
@@ -210,16 +229,18 @@ def _histogram(groups: dict[str, list[float]], xlabel: str, salt: str, zero_line
 
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#212121;max-width:1400px}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5em 2em;color:#212121}
 h1{margin-bottom:.2em}.meta{color:#616161}.none{color:#9e9e9e;font-style:italic}
-table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border-bottom:1px solid #e0e0e0;padding:4px 10px;
+table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border-bottom:1px solid #e0e0e0;padding:4px 8px;
 text-align:left;vertical-align:middle}th{background:#fafafa;position:sticky;top:0}
 table.sortable th[data-type]:not([data-type=none]){cursor:pointer;user-select:none}
 th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
-td.num{text-align:right;font-variant-numeric:tabular-nums}td.video{max-width:420px;word-break:break-all}
+td.num{text-align:right;font-variant-numeric:tabular-nums}td.video{min-width:220px;max-width:420px;word-break:break-all}
+td.video .name{display:block;font-weight:600}td.video .dir{display:block;color:#757575;font-size:.8em}
 .badge{color:#fff;border-radius:3px;padding:1px 6px;font-size:.85em;white-space:nowrap}
 .plots{display:flex;flex-wrap:wrap;gap:2em}figure{margin:0}figcaption{font-weight:600;margin-bottom:.3em}
-img.strip{height:48px;image-rendering:pixelated}
+.stripbox{max-width:420px;overflow-x:auto}img.strip{height:40px;max-width:none;display:block}
+td.num{white-space:nowrap}td .sub{display:block;color:#757575;font-size:.8em}
 """
 
 JS = """

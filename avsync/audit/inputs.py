@@ -70,8 +70,11 @@ def _item(path: Path, audio: str | None = None, id_: str | None = None) -> Item:
     return Item(id=id_ or full, path=full, audio=os.path.abspath(audio) if audio else None)
 
 
+PATH_COLUMNS = ("path", "video", "file")  # the first one a manifest has names the videos
+
+
 def read_manifest(path: Path) -> list[Item]:
-    """CSV or JSONL with a ``path`` column and optional ``audio`` and ``id`` columns.
+    """CSV or JSONL with a ``path`` column (or ``video`` / ``file``) and optional ``audio`` and ``id``.
 
     Relative paths are relative to the manifest's folder.
     """
@@ -79,9 +82,10 @@ def read_manifest(path: Path) -> list[Item]:
     base = path.parent
     items = []
     for n, row in enumerate(rows, start=2 if path.suffix.lower() == ".csv" else 1):
-        video = str(row.get("path") or "").strip()
+        column = next((c for c in PATH_COLUMNS if c in row), "path")
+        video = str(row.get(column) or "").strip()
         if not video:
-            raise InputError(f"{path}:{n}: empty `path`")
+            raise InputError(f"{path}:{n}: empty `{column}`")
         audio = str(row.get("audio") or "").strip() or None
         id_ = row.get("id")
         id_ = str(id_).strip() if id_ not in (None, "") else None
@@ -94,7 +98,7 @@ def _read_rows(path: Path) -> list[dict]:
         if path.suffix.lower() == ".csv":
             with open(path, newline="", encoding="utf-8-sig") as fh:
                 reader = csv.DictReader(fh)
-                if not reader.fieldnames or "path" not in reader.fieldnames:
+                if not reader.fieldnames or not set(PATH_COLUMNS) & set(reader.fieldnames):
                     raise InputError(f"manifest {path} has no `path` column (columns: path, audio, id)")
                 return list(reader)
         rows = []
@@ -106,7 +110,7 @@ def _read_rows(path: Path) -> list[dict]:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise InputError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
-                if not isinstance(row, dict) or "path" not in row:
+                if not isinstance(row, dict) or not set(PATH_COLUMNS) & set(row):
                     raise InputError(f"{path}:{n}: each line needs an object with a `path` key")
                 rows.append(row)
         return rows
