@@ -14,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import audit_helpers  # noqa: E402
 
 from avsync.audit import AuditOptions, run_audit  # noqa: E402
-from avsync.audit.inputs import InputError, collect, file_key, parse_shard, shard, shard_of  # noqa: E402
+from avsync.audit.inputs import InputError, collect, file_key  # noqa: E402
+from avsync.audit.shard import parse_shard, shard, shard_of  # noqa: E402
 from avsync.audit.inputs import Item  # noqa: E402
 from avsync.audit.store import read_records  # noqa: E402
 

@@ -129,31 +129,6 @@ def _dedupe(items: list[Item]) -> list[Item]:
     return list(seen.values())
 
 
-def shard(items: list[Item], index: int, count: int) -> list[Item]:
-    """Items of shard ``index`` of ``count`` (0-based), by a stable hash of each id.
-
-    The id, not the resume key, decides the shard: a file that changes between runs stays in
-    its shard, and no machine has to hash file contents it will not check.
-    """
-    return [it for it in items if shard_of(it.id, count) == index]
-
-
-def shard_of(id_: str, count: int) -> int:
-    digest = hashlib.sha256(id_.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") % count
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    try:
-        left, right = text.split("/")
-        index, count = int(left), int(right)
-    except ValueError:
-        raise InputError(f"--shard wants I/N with 0 <= I < N, e.g. 0/4; got {text!r}") from None
-    if count < 1 or not 0 <= index < count:
-        raise InputError(f"--shard wants I/N with 0 <= I < N, e.g. 0/4; got {text!r}")
-    return index, count
-
-
 def file_key(item: Item, content_hash: bool) -> str:
     """What makes an item "already done": path+size+mtime, or the content's SHA-256 with --hash."""
     parts = [_fingerprint(item.path, content_hash)]

@@ -9,7 +9,8 @@ from typing import Callable
 
 from avsync.audit.config import AuditConfig
 from avsync.audit.html_report import write_report
-from avsync.audit.inputs import Item, collect, file_key, shard
+from avsync.audit.inputs import Item, collect, file_key
+from avsync.audit.shard import shard
 from avsync.audit.runner import RunnerOptions, default_workers, run_items
 from avsync.audit.store import ResultStore
 from avsync.audit.summary import record_id, slim, write_summary
@@ -66,8 +67,16 @@ def run_audit(opts: AuditOptions, log: Callable[[str], None] | None = None) -> A
             stale = record.get("key") != wanted[rid]
             return stale or (opts.retry_errors and record.get("verdict") == "error")
 
-        dropped = store.drop(redo)
-        done = {record_id(r) for r in store.records()}
+        records: list[dict] = []  # slimmed: what summary.csv and report.html need
+        dropped = 0
+        for record in store.records():
+            if redo(record):
+                dropped += 1
+            else:
+                records.append(slim(record, fail_on))
+        if dropped:
+            store.drop(redo)
+        done = {record_id(r) for r in records}
         todo = [it for it in items if it.id not in done]
         where = f" (shard {opts.shard[0]}/{opts.shard[1]} of {total_found})" if opts.shard else ""
         log(f"avsync audit: {len(items)} videos{where}; {len(items) - len(todo)} already done"
@@ -87,13 +96,13 @@ def run_audit(opts: AuditOptions, log: Callable[[str], None] | None = None) -> A
             item = todo[index]
             record["key"] = keys[item.id]
             store.append(record)
+            records.append(slim(record, fail_on))
             progress.update(item, record)
 
         try:
             run_items(todo, runner_opts, on_record)
         finally:
             progress.close()
-        records = [slim(r, fail_on) for r in store.records()]
     finally:
         store.close()
 

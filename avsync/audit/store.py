@@ -112,14 +112,14 @@ class ResultStore:
 
     def drop(self, unwanted: Callable[[dict], bool]) -> int:
         """Atomically rewrite results.jsonl without the records ``unwanted`` picks; kept lines stay byte-identical."""
-        doomed = sum(1 for record in self.records() if unwanted(record))
-        if not doomed:
-            return 0
         self._fh.close()
+        doomed = 0
         tmp = self.path.with_name(self.path.name + ".tmp")
         with open(tmp, "wb") as out:
             for raw, record, _ in scan(self.path):
-                if not unwanted(record):
+                if unwanted(record):
+                    doomed += 1
+                else:
                     out.write(raw)
             out.flush()
             os.fsync(out.fileno())

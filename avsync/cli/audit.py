@@ -54,7 +54,8 @@ def audit(inputs, out, workers, time_limit, memory_limit, shard, content_hash, r
     Exit code: 0 when no video has a --fail-on verdict, 1 when one has, 2 for bad input,
     3 when the checker cannot run, 130 when interrupted (rerun the same command to resume).
     """
-    from avsync.audit.inputs import InputError, parse_shard
+    from avsync.audit.inputs import InputError
+    from avsync.audit.shard import parse_shard
     from avsync.audit.job import AuditOptions, run_audit
     from avsync.audit.runner import CheckerUnavailable
     from avsync.audit.store import StoreError
