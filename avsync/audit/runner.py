@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing.connection import Connection, wait
 from typing import Callable
@@ -47,7 +47,6 @@ class _Slot:
     ready: bool = False
     task: tuple[int, Item] | None = None
     task_started: float = 0.0
-    peak_mb: float = field(default=0.0)
 
 
 def default_workers() -> int:
@@ -105,8 +104,12 @@ def run_items(items: list[Item], options: RunnerOptions, on_record: Callable[[in
                 if slot.ready and slot.task is None and pending:
                     slot.task = pending.popleft()
                     slot.task_started = time.monotonic()
-                    _, item = slot.task
-                    slot.conn.send((slot.task[0], item.path, item.audio))
+                    index, item = slot.task
+                    try:
+                        slot.conn.send((index, item.path, item.audio))
+                    except OSError:  # the worker died while idle: the video goes back in the queue
+                        pending.appendleft(slot.task)
+                        slot.task = None
             while len(slots) < min(options.workers, len(pending) + _busy(slots)):
                 slots.append(spawn())
             wait([s.conn for s in slots], timeout=_timeout(slots, options))  # a dead worker's socket reads EOF
