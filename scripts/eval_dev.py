@@ -1,0 +1,192 @@
+#!/usr/bin/env python
+"""`avsync check` on the dev real clips: as they are, with shifted audio, and with another clip's audio.
+
+Variants: as is; audio delayed by 80, 200, 400 ms; audio advanced by 200 ms; another dev clip's
+audio. The face front-end runs once per clip; each variant re-times (or swaps) the audio features
+of that one analysis and rebuilds the report exactly as `check` does, so every variant costs only
+scoring.
+
+Prints per variant: verdict accuracy against the expected verdict (in_sync for the original and
+the 80 ms delay, inside the 125 ms late tolerance; out_of_sync for 200/400 ms delays and the
+200 ms advance; mismatch for another clip's audio), the verdict counts, and the mean / median
+absolute offset error in ms against the applied shift and against the clip's own measured offset
+plus the shift (real clips can carry a real offset of their own). Then ROC AUC and EER of
+`confidence`, genuine against another clip's audio.
+
+    python scripts/eval_dev.py --model baseline [--json OUT] [--manifest ../shared/corpus/manifest.csv]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+
+DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "manifest.csv"
+# (name, audio delay in s (> 0 = audio late), expected verdict); "other" = another clip's audio.
+VARIANTS = [
+    ("as is", 0.0, "in_sync"),
+    ("delay 80 ms", 0.08, "in_sync"),
+    ("delay 200 ms", 0.2, "out_of_sync"),
+    ("delay 400 ms", 0.4, "out_of_sync"),
+    ("advance 200 ms", -0.2, "out_of_sync"),
+    ("other audio", None, "mismatch"),
+]
+
+
+def variant_reports(analysis, other_audios, scorer, settings):
+    """The report of each variant for one analysed clip."""
+    from avsync.pipeline import build_report
+
+    out = {}
+    audio = analysis.audio
+    for name, delay, _ in VARIANTS:
+        if delay is None:
+            out[name] = [build_report(dataclasses.replace(analysis, audio=a), scorer, settings) for a in other_audios]
+        else:
+            shifted = dataclasses.replace(audio, t0_s=audio.t0_s + delay)
+            out[name] = [build_report(dataclasses.replace(analysis, audio=shifted), scorer, settings)]
+    return out
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Per variant: verdict accuracy, verdict counts, offset errors; plus the mismatch AUC."""
+    from avsync.evaluation.offsets import ranking
+
+    own = {r["id"]: r["av_offset_ms"] for r in rows if r["variant"] == "as is"}
+    table = {}
+    for name, delay, expected in VARIANTS:
+        sel = [r for r in rows if r["variant"] == name]
+        verdicts = [r["verdict"] for r in sel]
+        entry = {"expected": expected, "n": len(sel),
+                 "accuracy": (sum(v == expected for v in verdicts) / len(sel)) if sel else None,
+                 "verdicts": {v: verdicts.count(v) for v in sorted(set(verdicts))}}
+        if delay is not None:
+            target = -1000.0 * delay  # av_offset_ms > 0 means audio early
+            err = [abs(r["av_offset_ms"] - target) for r in sel if r["av_offset_ms"] is not None]
+            rel = [abs(r["av_offset_ms"] - (own[r["id"]] + target)) for r in sel
+                   if r["av_offset_ms"] is not None and own.get(r["id"]) is not None]
+            entry.update(expected_offset_ms=target, n_offsets=len(err),
+                         abs_error_ms={"mean": _stat(np.mean, err), "median": _stat(np.median, err)},
+                         abs_error_vs_own_ms={"mean": _stat(np.mean, rel), "median": _stat(np.median, rel)})
+        table[name] = entry
+    genuine = [r["confidence"] for r in rows if r["variant"] == "as is" and r["confidence"] is not None]
+    other = [r["confidence"] for r in rows if r["variant"] == "other audio" and r["confidence"] is not None]
+    return {"variants": table, "mismatch": ranking(genuine, other)}
+
+
+def _stat(fn, values):
+    return round(float(fn(values)), 1) if values else None
+
+
+def format_summary(name: str, summary: dict) -> str:
+    head = f"{'variant':<16}{'expected':<13}{'accuracy':>9}{'n':>4}  {'|err| mean/median ms':>21}  " \
+           f"{'vs own offset':>14}  verdicts"
+    lines = [f"scorer {name}", head, "-" * len(head)]
+    for variant, e in summary["variants"].items():
+        acc = "-" if e["accuracy"] is None else f"{100 * e['accuracy']:.0f}%"
+        err = rel = ""
+        if "abs_error_ms" in e:
+            err = _pair(e["abs_error_ms"])
+            rel = _pair(e["abs_error_vs_own_ms"])
+        verdicts = ", ".join(f"{k} {v}" for k, v in e["verdicts"].items())
+        lines.append(f"{variant:<16}{e['expected']:<13}{acc:>9}{e['n']:>4}  {err:>21}  {rel:>14}  {verdicts}")
+    m = summary["mismatch"]
+    auc = "-" if m["roc_auc"] is None else f"{m['roc_auc']:.3f}"
+    eer = "-" if m["eer"] is None else f"{100 * m['eer']:.1f}%"
+    lines.append(f"confidence, genuine vs another clip's audio: ROC AUC {auc}, EER {eer} "
+                 f"({m['n_genuine']} vs {m['n_mismatched']})")
+    return "\n".join(lines)
+
+
+def _pair(stats: dict) -> str:
+    if stats["mean"] is None:
+        return "-"
+    return f"{stats['mean']:.0f} / {stats['median']:.0f}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--manifest", default=str(DEFAULT_MANIFEST), help="corpus manifest.csv (default: %(default)s)")
+    parser.add_argument("--split", default="dev")
+    parser.add_argument("--category", default="real")
+    parser.add_argument("--model", action="append", help="scorer, repeatable (default: the default model)")
+    parser.add_argument("--json", dest="json_out", help="write per-clip rows and the summary to this JSON file")
+    parser.add_argument("--negatives", type=int, default=1, help="other clips' audio per clip (default 1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=None, help="processes for the face front-end")
+    parser.add_argument("--cache", help="folder to keep front-end analyses in and reuse")
+    parser.add_argument("--config-dir", help="read YAML configs from this folder")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    from avsync.config import Settings
+    from avsync.corpus import read_clips
+    from avsync.evaluation.clipset import AnalysisCache, clip_audio, iter_analyses, mismatch_partners
+    from avsync.pipeline import resolve_scorer
+
+    if not Path(args.manifest).exists():
+        print(f"eval_dev: error: no manifest at {args.manifest}", file=sys.stderr)
+        return 3
+    entries = read_clips(args.manifest, {args.split}, {args.category})
+    if not entries:
+        print(f"eval_dev: error: no {args.split}/{args.category} clips in {args.manifest}", file=sys.stderr)
+        return 3
+    settings = Settings.load(args.config_dir)
+    try:
+        scorers = [resolve_scorer(m) for m in (args.model or ["default"])]
+    except Exception as exc:
+        print(f"eval_dev: error: cannot load model: {exc}", file=sys.stderr)
+        return 3
+    audios = []
+    for entry in entries:
+        try:
+            audios.append(clip_audio(entry, settings))
+        except Exception:
+            audios.append(None)
+    partners: dict[int, list[int]] = {}
+    for i, j in mismatch_partners(audios, args.negatives, args.seed):
+        partners.setdefault(i, []).append(j)
+
+    rows = {s.name: [] for s in scorers}
+    skipped = []
+    cache = AnalysisCache(args.cache) if args.cache else None
+    for index, entry, analysis, reason in iter_analyses(entries, settings, scorers, args.jobs, cache,
+                                                        not args.no_progress, desc="eval_dev"):
+        if analysis is None:
+            skipped.append({"id": entry.id, "reason": reason})
+            continue
+        others = [audios[j] for j in partners.get(index, [])]
+        for scorer in scorers:
+            for variant, reports in variant_reports(analysis, others, scorer, settings).items():
+                for n, rep in enumerate(reports):
+                    rows[scorer.name].append({
+                        "id": entry.id, "variant": variant, "verdict": rep.verdict, "av_offset_ms": rep.av_offset_ms,
+                        "confidence": rep.confidence, "p_sync": rep.p_sync,
+                        "audio_of": entries[partners[index][n]].id if variant == "other audio" else entry.id})
+
+    print(f"{len(entries) - len(skipped)} {args.split} {args.category} clips from {args.manifest}"
+          + (f" ({len(skipped)} could not be analysed)" if skipped else ""))
+    for s in skipped:
+        print(f"  skipped {s['id']}: {s['reason']}")
+    out = {"manifest": args.manifest, "split": args.split, "category": args.category, "skipped": skipped,
+           "scorers": {}}
+    for scorer in scorers:
+        summary = summarise(rows[scorer.name])
+        print()
+        print(format_summary(f"{scorer.name} {scorer.version}", summary))
+        out["scorers"][scorer.name] = {"scorer": scorer.describe(), "summary": summary, "rows": rows[scorer.name]}
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
