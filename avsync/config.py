@@ -97,7 +97,7 @@ class VerdictConfig(YamlConfig):
     min_duration_s: float = 1.0
     min_face_fraction: float = 0.3
     p_sync: dict[str, dict[str, float]] = field(default_factory=dict)
-    fitted_on: str = ""
+    fitted_on: dict[str, Any] | str = field(default_factory=dict)
 
 
 @dataclass
