@@ -1,0 +1,1 @@
+"""Training SyncNet-lite on an ``avsync prepare`` cache (``avsync train``)."""

@@ -1,0 +1,57 @@
+"""The training config (``configs/train/*.yaml``): every hyper-parameter of a run."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from avsync.config import YamlConfig
+from avsync.models.syncnet_lite import ModelConfig
+from avsync.train.augment import AugmentConfig
+
+
+@dataclass
+class TrainConfig(YamlConfig):
+    cache_dir: str = "cache"  # relative paths are taken from the working directory
+    train_split: str = "train"
+    dev_split: str = "dev"
+    categories: list[str] = field(default_factory=lambda: ["real", "generated"])
+    dev_categories: list[str] = field(default_factory=lambda: ["real", "generated"])
+    epochs: int = 20
+    batch_size: int = 64  # global: split across processes
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
+    warmup_epochs: float = 1.0
+    grad_clip: float = 5.0
+    seed: int = 1234
+    threads: int = 0  # torch threads per process; 0 = CPU cores / processes
+    num_workers: int = 0  # DataLoader workers per process
+    window_stride: int = 3  # each epoch visits one window in every this many (random phase)
+    min_speech_fraction: float = 0.5  # of the aligned 0.2 s audio window
+    max_offset_frames: int = 15  # candidates at -15..15 frames: the multi-way objective
+    other_clip_negatives: str = "aligned"  # aligned | all | none: see loop.multiway_loss
+    dev_every: int = 1
+    select_metric: str = "dev_acc_ctx15"  # which dev metric picks best.safetensors
+    augment: bool = True
+    model: ModelConfig = field(default_factory=ModelConfig)
+    aug: AugmentConfig = field(default_factory=AugmentConfig)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> "TrainConfig":
+        values = dict(values or {})
+        model = ModelConfig.from_dict(values.pop("model", None))
+        aug = AugmentConfig.from_dict(values.pop("aug", None))
+        cfg = super().from_dict(values)
+        cfg.model, cfg.aug = model, aug
+        return cfg
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        with open(path) as fh:
+            return cls.from_dict(yaml.safe_load(fh))
+
+    @property
+    def n_offsets(self) -> int:
+        return 2 * self.max_offset_frames + 1
