@@ -16,7 +16,7 @@ from avsync.frontend.segments import add_face_crops, track_video
 from avsync.frontend.track import MouthTrack
 from avsync.media.audio import load_audio
 from avsync.media.errors import MediaError
-from avsync.media.probe import check_path, probe
+from avsync.media.probe import MediaInfo, check_path, probe
 from avsync.media.video import VideoReader
 from avsync.report import SyncReport, TrackReport
 from avsync.scoring.base import Scorer
@@ -56,6 +56,22 @@ def resolve_scorer(spec: str | Scorer | None) -> Scorer:
     return resolve(spec or "default")
 
 
+def audio_features(path: str, audio: str | None, settings: Settings, info: MediaInfo | None = None,
+                   audio_delay_s: float = 0.0) -> AudioFeatures:
+    """Audio features on the video's clock: a separate ``audio`` file starts with the video;
+    the video's own audio track starts where its container says, relative to the video stream."""
+    rate = settings.features.sample_rate
+    if audio is not None:
+        check_path(audio)
+        samples, start = load_audio(audio, rate), 0.0
+    else:
+        info = info or probe(path)
+        if not info.has_audio:
+            raise MediaError("no_audio", f"no audio stream (pass --audio FILE to pair one): {path}")
+        samples, start = load_audio(path, rate), info.audio_start_s - info.video_start_s
+    return extract_audio_features(samples, rate, start + audio_delay_s, settings.features)
+
+
 def analyse(path: str, audio: str | None = None, settings: Settings | None = None, jobs: int | None = None,
             scorer: Scorer | None = None, audio_delay_s: float = 0.0, progress: bool = False) -> Analysis:
     """Decode and track one video. ``audio_delay_s`` plays the audio that much later (for tests/evals)."""
@@ -79,14 +95,7 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
     timings["open"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    if audio is not None:
-        check_path(audio)
-        samples, audio_start = load_audio(audio, settings.features.sample_rate), 0.0
-    else:
-        samples = load_audio(path, settings.features.sample_rate)
-        audio_start = info.audio_start_s - info.video_start_s
-    features = extract_audio_features(samples, settings.features.sample_rate, audio_start + audio_delay_s,
-                                      settings.features)
+    features = audio_features(path, audio, settings, info, audio_delay_s)
     timings["features"] = time.perf_counter() - tick
 
     tick = time.perf_counter()

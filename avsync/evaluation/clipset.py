@@ -14,12 +14,10 @@ import numpy as np
 
 from avsync.config import Settings
 from avsync.corpus import ClipEntry
-from avsync.features.audio import AudioFeatures, extract_audio_features
+from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
-from avsync.media.audio import load_audio
 from avsync.media.errors import MediaError
-from avsync.media.probe import check_path, probe
-from avsync.pipeline import Analysis, analyse
+from avsync.pipeline import Analysis, analyse, audio_features
 from avsync.scoring.base import Scorer
 from avsync.scoring.protocol import OffsetCurve, search_offset
 
@@ -28,16 +26,7 @@ CACHE_VERSION = 1
 
 def clip_audio(entry: ClipEntry, settings: Settings) -> AudioFeatures:
     """The clip's audio features on its video clock, as ``analyse`` computes them (no video decode)."""
-    info = probe(entry.path)
-    rate = settings.features.sample_rate
-    if entry.audio is not None:
-        check_path(entry.audio)
-        samples, start = load_audio(entry.audio, rate), 0.0
-    else:
-        if not info.has_audio:
-            raise MediaError("no_audio", f"no audio stream: {entry.path}")
-        samples, start = load_audio(entry.path, rate), info.audio_start_s - info.video_start_s
-    return extract_audio_features(samples, rate, start, settings.features)
+    return audio_features(entry.path, entry.audio, settings)
 
 
 def same_audio(a: AudioFeatures, b: AudioFeatures, max_lag_s: float = 1.0, threshold: float = 0.9) -> bool:
