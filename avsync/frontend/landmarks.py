@@ -20,7 +20,7 @@ def mouth_opening(points: np.ndarray) -> float:
     return float(np.mean(gaps) / max(width, 1e-6))
 
 
-def mouth_transform(points: np.ndarray, out_w: int, out_h: int, width_per_eye: float) -> np.ndarray:
+def mouth_transform(points: np.ndarray, out_w: int, out_h: int, width_per_eye: float, shift_y: float = 0.0) -> np.ndarray:
     """Affine map from frame pixels to the aligned mouth crop.
 
     Rotation comes from the mouth corners; scale from the outer eye corners, which do not
@@ -32,7 +32,8 @@ def mouth_transform(points: np.ndarray, out_w: int, out_h: int, width_per_eye: f
     scale = out_w / max(eye_dist * width_per_eye, 1e-6)
     centre = points[OUTER_LIPS].mean(axis=0)
     matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(angle), float(scale))
-    matrix[:, 2] += (out_w / 2 - centre[0], out_h / 2 - centre[1])
+    # shift_y > 0 moves the crop window down the face by that fraction of its height
+    matrix[:, 2] += (out_w / 2 - centre[0], out_h / 2 - centre[1] - shift_y * out_h)
     return matrix
 
 

@@ -105,7 +105,8 @@ class FaceTracker:
         pts = (pts - to_crop[:, 2]) / scale
         track.box = np.array([*pts.min(axis=0), *pts.max(axis=0)], dtype=np.float64)
         track.misses = 0
-        matrix = mouth_transform(pts, cfg.mouth_crop_width, cfg.mouth_crop_height, cfg.mouth_crop_width_per_eye_dist)
+        matrix = mouth_transform(pts, cfg.mouth_crop_width, cfg.mouth_crop_height, cfg.mouth_crop_width_per_eye_dist,
+                                 cfg.mouth_crop_shift_y)
         mouth = aligned_mouth_crop(frame, matrix, cfg.mouth_crop_width, cfg.mouth_crop_height)
         self._append(rows, frame_no, time_s, track.box.copy(), pts[LIPS], mouth_opening(pts), mouth, True,
                      matrix.astype(np.float32))
