@@ -244,3 +244,13 @@ def test_torchrun_two_cpu_processes_gloo(cache, tmp_path):
     log = (tmp_path / "ddp" / "train.log").read_text()
     assert "2 process(es) on cpu" in log and "epoch 1/1" in log
     assert (tmp_path / "ddp" / "last.safetensors").exists()
+
+
+def test_still_mouths_are_left_out_of_training(cache, tmp_path):
+    clip = load_clips(cache, "train")[0]
+    assert clip.mouth_motion > 0.008
+    clip.opening = np.full_like(clip.opening, 0.2)
+    assert clip.mouth_motion == 0.0
+    with pytest.raises(ValueError, match="no usable"):
+        loop.train(_cfg(cache, min_mouth_motion=10.0), tmp_path / "still", progress=False)
+    assert "left out 3 training tracks whose mouth does not move" in (tmp_path / "still" / "train.log").read_text()

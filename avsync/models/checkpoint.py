@@ -36,6 +36,7 @@ def optim_path(path: str | Path) -> Path:
 def _atomic(path: Path, write) -> None:
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
+    os.chmod(tmp, 0o644)  # some writers create 0600 files; checkpoints are meant to be shared
     os.replace(tmp, path)
 
 

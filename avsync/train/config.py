@@ -30,6 +30,7 @@ class TrainConfig(YamlConfig):
     num_workers: int = 0  # DataLoader workers per process
     window_stride: int = 3  # each epoch visits one window in every this many (random phase)
     min_speech_fraction: float = 0.5  # of the aligned 0.2 s audio window
+    min_mouth_motion: float = 0.0  # training tracks whose mouth moves less (Clip.mouth_motion) are left out
     max_offset_frames: int = 15  # candidates at -15..15 frames: the multi-way objective
     other_clip_negatives: str = "aligned"  # aligned | all | none: see loop.multiway_loss
     dev_every: int = 1

@@ -55,6 +55,13 @@ class Clip:
     def __len__(self) -> int:
         return len(self.crops)
 
+    @property
+    def mouth_motion(self) -> float:
+        """Std of the frame-to-frame change of the mouth-opening ratio: ~0 for a face that does not speak."""
+        step = np.diff(self.opening)
+        step = step[np.isfinite(step)]
+        return float(step.std()) if len(step) > 1 else 0.0
+
     def row_at(self, t: np.ndarray | float) -> np.ndarray:
         return np.round((np.asarray(t) - self.t0_s) / self.hop_s).astype(np.int64)
 

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from avsync.models.checkpoint import load_checkpoint, load_optim_state, save_checkpoint
-from avsync.models.syncnet_lite import AUDIO_HOPS, AUDIO_STRIDE, SyncNetLite
+from avsync.models.syncnet_lite import AUDIO_STRIDE, SyncNetLite
 from avsync.train import distributed as D
 from avsync.train.config import TrainConfig
 from avsync.train.dataset import Clip, WindowDataset, load_clips
@@ -221,6 +221,11 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
 
     train_clips = load_clips(cfg.cache_dir, cfg.train_split, cfg.categories)
     dev_clips = load_clips(cfg.cache_dir, cfg.dev_split, cfg.dev_categories)
+    still = [c for c in train_clips if c.mouth_motion < cfg.min_mouth_motion]
+    if still:
+        train_clips = [c for c in train_clips if c.mouth_motion >= cfg.min_mouth_motion]
+        log.info(f"left out {len(still)} training tracks whose mouth does not move (min_mouth_motion "
+                 f"{cfg.min_mouth_motion}): " + ", ".join(f"{c.id} ({c.mouth_motion:.4f})" for c in still))
     if not train_clips:
         raise ValueError(f"{cfg.cache_dir}: no usable '{cfg.train_split}' clips in categories {cfg.categories}")
     data = WindowDataset(train_clips, max_offset=cfg.max_offset_frames, min_speech=cfg.min_speech_fraction,
