@@ -104,7 +104,7 @@ def calibrate_scorer(name: str, scores: dict, cfg: VerdictConfig, target_flag_ra
     verdicts = [_reverdict(r, new_cfg, name) for r in scores["genuine"]]
     counts = {v: verdicts.count(v) for v in sorted(set(verdicts))}
     n_gen = len(scores["genuine"])
-    caught = sum(c < threshold for c in mismatched)
+    caught = sum(_reverdict(r, new_cfg, name) == "mismatch" for r in scores["mismatched"] if r["confidence"] is not None)
     return {
         "scorer": name, "min_confidence": threshold, "p_sync": params,
         "n_genuine": n_gen, "n_genuine_scored": len(genuine), "n_mismatched": len(scores["mismatched"]),

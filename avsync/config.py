@@ -98,6 +98,7 @@ class VerdictConfig(YamlConfig):
     min_duration_s: float = 1.0
     min_face_fraction: float = 0.3
     p_sync: dict[str, dict[str, float]] = field(default_factory=dict)
+    offset_min_p_sync: float = 0.5
     fitted_on: dict[str, Any] | str = field(default_factory=dict)
 
 

@@ -18,9 +18,14 @@ def min_confidence(cfg: VerdictConfig, scorer_name: str) -> float:
 
 
 def sync_verdict(av_offset_ms: float, confidence: float, cfg: VerdictConfig, scorer_name: str) -> str:
+    """``mismatch`` below the scorer's threshold; ``out_of_sync`` needs a confident match, so a weak
+    best match far from zero (p_sync below ``offset_min_p_sync``) is a mismatch too."""
     if confidence < min_confidence(cfg, scorer_name):
         return "mismatch"
-    return "in_sync" if within_tolerance(av_offset_ms, cfg) else "out_of_sync"
+    if within_tolerance(av_offset_ms, cfg):
+        return "in_sync"
+    p = p_sync(confidence, cfg, scorer_name)
+    return "mismatch" if p is not None and p < cfg.offset_min_p_sync else "out_of_sync"
 
 
 def p_sync(confidence: float | None, cfg: VerdictConfig, scorer_name: str) -> float | None:
