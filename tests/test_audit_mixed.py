@@ -54,8 +54,8 @@ def test_mixed_folder_with_the_real_pipeline(tmp_path, monkeypatch):
     monkeypatch.delenv("AVSYNC_AUDIT_CHECKER", raising=False)
     root = tmp_path / "mixed"
     root.mkdir()
-    make_talking_clip(root / "matched.mp4", seconds=4.0, seed=1)
-    make_talking_clip(root / "delayed.mp4", seconds=4.0, seed=1, audio_delay_s=0.2)
+    make_talking_clip(root / "matched.mp4", seconds=6.0, seed=1)
+    make_talking_clip(root / "delayed.mp4", seconds=6.0, seed=1, audio_delay_s=0.2)
     make_talking_clip(root / "silent.mp4", seconds=2.0, seed=1, with_audio=False)
     whole = (root / "matched.mp4").read_bytes()
     (root / "truncated.mp4").write_bytes(whole[: len(whole) // 3])
