@@ -22,7 +22,7 @@ from avsync.scoring.learned import DEFAULT_WEIGHTS, SyncNetLiteScorer
 from avsync.train.dataset import Clip, synthetic_clip_arrays
 
 
-def _rate(fn, n_items: int, repeats: int = 3) -> float:
+def _rate(fn, n_items: int, repeats: int = 5) -> float:
     fn()  # warm-up
     best = float("inf")
     for _ in range(repeats):
