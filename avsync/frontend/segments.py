@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
@@ -69,10 +70,15 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
     if jobs == 1:
         return track_range(path, step, cfg, 0, n_frames, progress)
     bounds = np.linspace(0, n_frames, jobs + 1).astype(int)
-    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(track_range, path, step, cfg, int(a), int(b))
-                   for a, b in zip(bounds[:-1], bounds[1:])]
-        parts = [f.result() for f in futures]
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(track_range, path, step, cfg, int(a), int(b))
+                       for a, b in zip(bounds[:-1], bounds[1:])]
+            parts = [f.result() for f in futures]
+    except BrokenProcessPool:
+        # spawn cannot start workers when the caller's main module is not a file (stdin, some
+        # notebooks); one process still gives the same tracks
+        return track_range(path, step, cfg, 0, n_frames, progress)
     if progress is not None:
         progress(n_frames)
     tracks = parts[0][0]

@@ -49,16 +49,35 @@ class VideoReader:
         return self.source_fps / self.step
 
     def chunks(self, start: int = 0, stop: int | None = None) -> Iterator[FrameChunk]:
-        """Yield analysis frames ``start:stop`` (indices into ``self.indices``) in chunks."""
+        """Yield analysis frames ``start:stop`` (indices into ``self.indices``) in chunks.
+
+        Frames are read one by one with ``next()``: decord's ``get_batch`` keeps memory that
+        grows with every batch (measured: 0.65 GB after 500 720p frames, 1.1 GB after 9000).
+        """
         stop = len(self) if stop is None else min(stop, len(self))
+        if start >= stop:
+            return
+        try:
+            self._reader.seek_accurate(int(self.indices[start])) if start else self._reader.seek(0)
+        except Exception as exc:
+            raise MediaError("corrupt", f"cannot seek in video: {self.path} ({_short(exc)})") from None
         for lo in range(start, stop, self.chunk_frames):
             hi = min(stop, lo + self.chunk_frames)
-            idx = self.indices[lo:hi]
+            frames = []
             try:
-                frames = self._reader.get_batch(list(idx)).asnumpy()
+                for pos in range(lo, hi):
+                    frames.append(self._reader.next().asnumpy())
+                    if self.step > 1 and pos + 1 < stop:
+                        self._reader.skip_frames(self.step - 1)
+            except StopIteration:
+                hi = lo + len(frames)  # the container held fewer frames than its index said
             except Exception as exc:
-                raise MediaError("corrupt", f"video decode failed near frame {idx[0]}: {self.path} ({_short(exc)})") from None
-            yield FrameChunk(idx, self.times_s[lo:hi], frames)
+                raise MediaError("corrupt", f"video decode failed near frame {self.indices[lo + len(frames)]}: "
+                                            f"{self.path} ({_short(exc)})") from None
+            if frames:
+                yield FrameChunk(self.indices[lo:hi], self.times_s[lo:hi], np.stack(frames))
+            if hi < min(stop, lo + self.chunk_frames):
+                return
 
 
 def _short(exc: Exception) -> str:
