@@ -62,8 +62,8 @@ class FrontendConfig(YamlConfig):
     mouth_crop_height: int = 48
     mouth_crop_width_per_eye_dist: float = 1.1
     mouth_crop_shift_y: float = 0.0
-    parallel_min_frames: int = 1500
-    chunk_frames: int = 64
+    parallel_min_frames: int = 500
+    chunk_frames: int = 16
 
 
 @dataclass
