@@ -67,8 +67,9 @@ class VideoReader:
             try:
                 for pos in range(lo, hi):
                     frames.append(self._reader.next().asnumpy())
-                    if self.step > 1 and pos + 1 < stop:
-                        self._reader.skip_frames(self.step - 1)
+                    if pos + 1 < stop:
+                        for _ in range(self.step - 1):  # skip_frames() fails on some files' key index
+                            self._reader.next()
             except StopIteration:
                 hi = lo + len(frames)  # the container held fewer frames than its index said
             except Exception as exc:
