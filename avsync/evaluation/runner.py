@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
@@ -119,7 +120,9 @@ def score_videos(items: Sequence[tuple[str, str | None]], checker: Checker | Non
             for i in todo:
                 done(i, _run_one(checker, *items[i]))
         else:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo), os.cpu_count() or 1)) as pool:
+            # spawn: a forked child inherits torch's and MediaPipe's thread state and can deadlock
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo), os.cpu_count() or 1),
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
                 futures = {pool.submit(_run_one, checker, *items[i]): i for i in todo}
                 for fut in as_completed(futures):
                     i = futures[fut]
