@@ -1,7 +1,9 @@
 """The scorer interface behind the offset-search protocol, and a registry of scorers."""
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -18,6 +20,15 @@ def register_scorer(name: str):
         return factory
 
     return wrap
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a weights file, so reports name exactly which weights scored them."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 class Scorer(ABC):

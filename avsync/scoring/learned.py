@@ -1,7 +1,6 @@
 """Scorer on a SyncNet-lite checkpoint written by ``avsync train`` (default: the shipped weights)."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
 from avsync.models.checkpoint import CheckpointError, load_checkpoint
 from avsync.models.syncnet_lite import AUDIO_HOPS, AUDIO_STRIDE, MFCC_ROWS, WINDOW_FRAMES, normalize_mfcc
-from avsync.scoring.base import EmbeddingScorer, register_scorer
+from avsync.scoring.base import EmbeddingScorer, file_digest, register_scorer
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "syncnet_lite.safetensors"
 # Audio windows whose starts lie on one 4-row grid are embedded from one trunk pass over the
@@ -20,14 +19,6 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "syncnet_
 # to keep memory flat on long clips.
 _MAX_GAP_STEPS = 8
 _MAX_SEGMENT_STEPS = 2048
-
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @register_scorer("syncnet_lite")
@@ -42,7 +33,7 @@ class SyncNetLiteScorer(EmbeddingScorer):
             raise CheckpointError(f"shipped SyncNet-lite weights are missing ({path}); reinstall avsync or pass --model PATH")
         self.model, self.meta = load_checkpoint(path)
         self.path = path
-        self.version = "sha256:" + _file_digest(path)[:16]
+        self.version = "sha256:" + file_digest(path)[:16]
 
     @classmethod
     def from_model(cls, model, version: str = "in-memory") -> "SyncNetLiteScorer":

@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 
@@ -20,17 +19,9 @@ import torch
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
 from avsync.models.syncnet_v2 import CROP_SIZE, FRAMES, MFCC_HOPS, MFCC_ROWS, load_syncnet_v2
-from avsync.scoring.base import EmbeddingScorer, register_scorer
+from avsync.scoring.base import EmbeddingScorer, file_digest, register_scorer
 
 INT16_C0_OFFSET = 2 * math.log(32768.0)
-
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @register_scorer("syncnet_v2")
@@ -48,7 +39,7 @@ class SyncNetV2Scorer(EmbeddingScorer):
         path = Path(path)
         self.model = load_syncnet_v2(path)
         self.path = path
-        self.version = "sha256:" + _file_digest(path)[:16]
+        self.version = "sha256:" + file_digest(path)[:16]
 
     def embed_visual(self, track: MouthTrack, window: int) -> np.ndarray:
         if window != FRAMES:
