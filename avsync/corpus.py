@@ -31,7 +31,7 @@ def read_clips(source: str | Path, splits: set[str] | None = None, categories: s
         return [ClipEntry(clip_id(str(p.relative_to(source))), str(p))
                 for p in sorted(source.rglob("*")) if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file()]
     root = source.parent
-    driving = _driving_audio(root)
+    driving = driving_audio(root)
     entries = []
     with open(source, newline="") as fh:
         for row in csv.DictReader(fh):
@@ -51,7 +51,7 @@ def read_clips(source: str | Path, splits: set[str] | None = None, categories: s
     return entries
 
 
-def _driving_audio(root: Path) -> dict[str, str]:
+def driving_audio(root: Path) -> dict[str, str]:
     """Video -> driving-audio file for generator outputs that have no audio stream."""
     pairs = root / "generated_noaudio_pairs.csv"
     if not pairs.exists():

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from avsync.corpus import driving_audio
 from avsync.evaluation.manifest import ManifestError
 from avsync.report import SyncReport
 
@@ -36,9 +37,10 @@ def _manifest_items(path: Path, category: str | None) -> list[tuple[str, str | N
             raise ManifestError(f"{path}: --category needs a 'category' column")
         records = [r for r in records if str(r.get("category", "")).strip() == category]
     out = []
+    driving = driving_audio(base)  # generator outputs without an audio stream, in the corpus layout
     for r in records:
         rel = r.get("file") or r.get("path")
-        audio = r.get("audio") or None
+        audio = r.get("audio") or driving.get(rel)
         out.append((str(base / rel), str(base / audio) if audio else None, str(rel)))
     return out
 
