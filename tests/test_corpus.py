@@ -1,4 +1,5 @@
 """Real clips from ../shared/corpus (skipped when it is absent; CI has it)."""
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
@@ -21,7 +22,8 @@ def test_check_runs_on_every_clip_without_crashing(corpus_dir):
 
     clips = read_clips(corpus_dir)
     assert len(clips) > 100
-    with ProcessPoolExecutor(2) as pool:
+    # spawn: earlier tests loaded torch and MediaPipe in this process; forked children can hang
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(_check, [(c.path, c.audio) for c in clips]))
     assert len(results) == len(clips)
     for path, verdict, error in results:
