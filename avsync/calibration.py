@@ -24,7 +24,7 @@ import yaml
 
 from avsync.config import Settings, VerdictConfig
 from avsync.corpus import ClipEntry
-from avsync.evaluation.clipset import AnalysisCache, clip_audio, iter_analyses, mismatch_partners
+from avsync.evaluation.clipset import AnalysisCache, iter_analyses, partner_audio
 from avsync.pipeline import build_report
 from avsync.scoring.base import Scorer
 from avsync.verdict import sync_verdict
@@ -36,15 +36,7 @@ def collect(entries: list[ClipEntry], scorers: list[Scorer], settings: Settings,
             jobs: int | None = None, cache: AnalysisCache | None = None, progress: bool = True) -> dict:
     """Per scorer: the genuine clips' and the mismatched pairs' reports (as ``check`` gives them),
     from one front-end pass per clip."""
-    audios = []
-    for entry in entries:
-        try:
-            audios.append(clip_audio(entry, settings))
-        except Exception:
-            audios.append(None)
-    partners: dict[int, list[int]] = {}
-    for i, j in mismatch_partners(audios, negatives, seed):
-        partners.setdefault(i, []).append(j)
+    audios, partners = partner_audio(entries, settings, negatives, seed)
     out = {s.name: {"genuine": [], "mismatched": []} for s in scorers}
     skipped = []
     for index, entry, analysis, reason in iter_analyses(entries, settings, scorers, jobs, cache, progress,

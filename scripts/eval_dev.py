@@ -129,7 +129,7 @@ def main(argv=None) -> int:
 
     from avsync.config import Settings
     from avsync.corpus import read_clips
-    from avsync.evaluation.clipset import AnalysisCache, clip_audio, iter_analyses, mismatch_partners
+    from avsync.evaluation.clipset import AnalysisCache, iter_analyses, partner_audio
     from avsync.pipeline import resolve_scorer
 
     if not Path(args.manifest).exists():
@@ -145,15 +145,7 @@ def main(argv=None) -> int:
     except Exception as exc:
         print(f"eval_dev: error: cannot load model: {exc}", file=sys.stderr)
         return 3
-    audios = []
-    for entry in entries:
-        try:
-            audios.append(clip_audio(entry, settings))
-        except Exception:
-            audios.append(None)
-    partners: dict[int, list[int]] = {}
-    for i, j in mismatch_partners(audios, args.negatives, args.seed):
-        partners.setdefault(i, []).append(j)
+    audios, partners = partner_audio(entries, settings, args.negatives, args.seed)
 
     rows = {s.name: [] for s in scorers}
     skipped = []

@@ -50,6 +50,22 @@ def same_audio(a: AudioFeatures, b: AudioFeatures, max_lag_s: float = 1.0, thres
     return best >= threshold
 
 
+def partner_audio(entries: list[ClipEntry], settings: Settings, rounds: int,
+                  seed: int) -> tuple[list[AudioFeatures | None], dict[int, list[int]]]:
+    """Each clip's audio features (None where unreadable) and, per clip index, the indices of the
+    clips whose audio it is paired with for mismatch tests (see :func:`mismatch_partners`)."""
+    audios: list[AudioFeatures | None] = []
+    for entry in entries:
+        try:
+            audios.append(clip_audio(entry, settings))
+        except Exception:
+            audios.append(None)
+    partners: dict[int, list[int]] = {}
+    for i, j in mismatch_partners(audios, rounds, seed):
+        partners.setdefault(i, []).append(j)
+    return audios, partners
+
+
 def mismatch_partners(audios: list[AudioFeatures | None], rounds: int, seed: int) -> list[tuple[int, int]]:
     """(clip, other clip whose audio it gets) pairs: ``rounds`` distinct partners per clip, never the
     clip itself nor a clip with the same recording. Round r pairs each clip with the clip r places
