@@ -19,12 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_clip import write_av  # noqa: E402
 CORPUS = REPO.parent / "shared" / "corpus"
 WIDTH, HEIGHT, FPS, SR = 640, 360, 25, 16000
 
@@ -70,32 +71,13 @@ def read_source(path: Path) -> tuple[list[np.ndarray], np.ndarray, float]:
 
 def write_looped(path: Path, frames: list[np.ndarray], audio: np.ndarray, fps: float, seconds: float, start: int):
     """Loop video and audio with the same period, so the clip stays in sync across the seams."""
-    import av
-
     n_out = int(round(seconds * fps))
     period = len(frames) / fps
     per_loop = int(round(period * SR))
     audio = np.resize(np.pad(audio[:per_loop], (0, max(0, per_loop - len(audio)))), per_loop)
     shift = int(round(start / fps * SR))
     track = np.resize(np.roll(audio, -shift), int(round(seconds * SR)))
-    with av.open(str(path), "w") as out:
-        v = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        v.width, v.height, v.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        v.options = {"preset": "veryfast", "crf": "23"}
-        a = out.add_stream("aac", rate=SR)
-        a.layout = "mono"
-        for i in range(n_out):
-            for packet in v.encode(av.VideoFrame.from_ndarray(frames[(start + i) % len(frames)], format="rgb24")):
-                out.mux(packet)
-        for packet in v.encode():
-            out.mux(packet)
-        for s in range(0, len(track), 1024):
-            frame = av.AudioFrame.from_ndarray(track[None, s:s + 1024], format="flt", layout="mono")
-            frame.sample_rate, frame.pts, frame.time_base = SR, s, Fraction(1, SR)
-            for packet in a.encode(frame):
-                out.mux(packet)
-        for packet in a.encode():
-            out.mux(packet)
+    write_av(path, (frames[(start + i) % len(frames)] for i in range(n_out)), fps, track)
 
 
 def build_clips(folder: Path, count: int, seconds: float) -> str:
