@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from avsync.cli.offsets import fail, load_entries, load_scorers, load_settings
+from avsync.cli.offsets import fail, load_entries, load_scorers, load_settings, open_cache
 
 
 @click.command("calibrate")
@@ -39,16 +39,12 @@ def command(manifest, split, category, models, target_flag_rate, config_dir, neg
     from avsync.calibration import (calibrate_scorer, collect, format_summary, provenance,
                                     write_verdict_config)
     from avsync.config import CONFIG_DIR
-    from avsync.evaluation.clipset import AnalysisCache
 
     config_dir = Path(config_dir) if config_dir else CONFIG_DIR
     settings = load_settings(config_dir)
     entries = load_entries(manifest, split, category)
     scorers = load_scorers(models)
-    try:
-        cache = AnalysisCache(cache_dir) if cache_dir else None
-    except OSError as exc:
-        fail(f"cannot use cache folder {cache_dir}: {exc}")
+    cache = open_cache(cache_dir)
     if progress is None:
         progress = sys.stderr.isatty()
     collected = collect(entries, scorers, settings, negatives, seed, jobs, cache, progress)

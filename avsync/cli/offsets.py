@@ -54,6 +54,16 @@ def load_settings(config_dir):
         fail(f"cannot read configs: {exc}")
 
 
+def open_cache(cache_dir):
+    """The front-end analysis cache in ``cache_dir``, or None; a folder that cannot be used fails."""
+    from avsync.evaluation.clipset import AnalysisCache
+
+    try:
+        return AnalysisCache(cache_dir) if cache_dir else None
+    except OSError as exc:
+        fail(f"cannot use cache folder {cache_dir}: {exc}")
+
+
 @click.command("eval-offsets")
 @click.argument("source", type=click.Path())
 @click.option("--split", multiple=True, help="only these manifest splits, e.g. dev (repeatable; default all)")
@@ -84,16 +94,12 @@ def command(source, split, category, models, out, plot_path, jobs, max_shift, st
     Each clip's audio is shifted by every offset in ±15 frames; the face front-end and the scorer
     run once per clip. Exit code 3 on bad input.
     """
-    from avsync.evaluation.clipset import AnalysisCache
     from avsync.evaluation.offsets import evaluate_offsets, format_table, plot_accuracy
 
     settings = load_settings(config_dir)
     entries = load_entries(source, split, category)
     scorers = load_scorers(models)
-    try:
-        cache = AnalysisCache(cache_dir) if cache_dir else None
-    except OSError as exc:
-        fail(f"cannot use cache folder {cache_dir}: {exc}")
+    cache = open_cache(cache_dir)
     if progress is None:
         progress = sys.stderr.isatty()
     result = evaluate_offsets(entries, scorers, settings, max_shift=max_shift, stride=stride, negatives=negatives,
