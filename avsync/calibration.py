@@ -8,8 +8,11 @@ carries the same recording). Per scorer:
 - ``p_sync``: a logistic regression of genuine-vs-mismatched on confidence (scikit-learn), stored as
   slope and intercept in raw confidence units for ``avsync.verdict.p_sync``.
 
-Results go into ``verdict.yaml`` in place: only the ``min_confidence``, ``p_sync`` and ``fitted_on``
-blocks are rewritten, every other line (comments included) is kept.
+- ``offset_margin``: the smallest tolerance gap under which at most ``target_flag_rate`` of the
+  genuine clips are flagged in all, ``out_of_sync`` included (see ``choose_offset_margin``).
+
+Results go into ``verdict.yaml`` in place: only the ``min_confidence``, ``offset_margin``, ``p_sync``
+and ``fitted_on`` blocks are rewritten, every other line (comments included) is kept.
 """
 from __future__ import annotations
 
@@ -55,7 +58,7 @@ def collect(entries: list[ClipEntry], scorers: list[Scorer], settings: Settings,
 
 def _row(video: str, audio: str | None, category: str, report) -> dict:
     return {"id": video, "audio_of": audio, "category": category, "verdict": report.verdict,
-            "confidence": report.confidence, "av_offset_ms": report.av_offset_ms}
+            "confidence": report.confidence, "av_offset_ms": report.av_offset_ms, "tolerance_gap": report.tolerance_gap}
 
 
 def choose_threshold(genuine: list[float], target_flag_rate: float) -> float:
@@ -85,6 +88,24 @@ def fit_p_sync(genuine: list[float], mismatched: list[float]) -> dict[str, float
     return {"slope": round(w / sigma, 6), "intercept": round(b - w * mu / sigma, 6)}
 
 
+def choose_offset_margin(genuine: list[dict], cfg: VerdictConfig, name: str, target_flag_rate: float) -> float:
+    """The smallest margin that flags at most ``target_flag_rate`` of the genuine clips in all
+    (mismatch or out_of_sync), given the other thresholds in ``cfg``.
+
+    A genuine clip whose best offset lies outside the tolerance is still in sync when an offset
+    inside the tolerance fits nearly as well; the margin says how nearly, in the scorer's distance.
+    """
+    gaps = sorted({r["tolerance_gap"] for r in genuine if r.get("tolerance_gap") is not None} | {0.0})
+
+    def flagged(margin: float) -> int:
+        trial = dataclasses.replace(cfg, offset_margin={**cfg.offset_margin, name: margin})
+        return sum(_reverdict(r, trial, name) in FLAGGED for r in genuine)
+
+    # clips flagged as mismatch stay flagged whatever the margin: aim for the fewest reachable
+    allowed = max(int(np.floor(target_flag_rate * len(genuine) + 1e-9)), flagged(gaps[-1]))
+    return float(next(m for m in gaps if flagged(m) <= allowed))
+
+
 def calibrate_scorer(name: str, scores: dict, cfg: VerdictConfig, target_flag_rate: float) -> dict:
     """Threshold, p_sync and what the new verdicts flag, for one scorer's collected scores."""
     genuine = [r["confidence"] for r in scores["genuine"] if r["confidence"] is not None]
@@ -93,12 +114,14 @@ def calibrate_scorer(name: str, scores: dict, cfg: VerdictConfig, target_flag_ra
     params = fit_p_sync(genuine, mismatched)
     new_cfg = dataclasses.replace(cfg, min_confidence={**cfg.min_confidence, name: threshold},
                                   p_sync={**cfg.p_sync, name: params})
+    margin = choose_offset_margin(scores["genuine"], new_cfg, name, target_flag_rate)
+    new_cfg = dataclasses.replace(new_cfg, offset_margin={**cfg.offset_margin, name: margin})
     verdicts = [_reverdict(r, new_cfg, name) for r in scores["genuine"]]
     counts = {v: verdicts.count(v) for v in sorted(set(verdicts))}
     n_gen = len(scores["genuine"])
     caught = sum(_reverdict(r, new_cfg, name) == "mismatch" for r in scores["mismatched"] if r["confidence"] is not None)
     return {
-        "scorer": name, "min_confidence": threshold, "p_sync": params,
+        "scorer": name, "min_confidence": threshold, "p_sync": params, "offset_margin": margin,
         "n_genuine": n_gen, "n_genuine_scored": len(genuine), "n_mismatched": len(scores["mismatched"]),
         "n_mismatched_scored": len(mismatched),
         "genuine_mismatch_rate": sum(c < threshold for c in genuine) / len(genuine),
@@ -112,7 +135,7 @@ def calibrate_scorer(name: str, scores: dict, cfg: VerdictConfig, target_flag_ra
 def _reverdict(row: dict, cfg: VerdictConfig, name: str) -> str:
     if row["confidence"] is None or row["av_offset_ms"] is None:
         return row["verdict"]  # no_face / no_speech / inconclusive / error: thresholds do not apply
-    return sync_verdict(row["av_offset_ms"], row["confidence"], cfg, name)
+    return sync_verdict(row["av_offset_ms"], row["confidence"], cfg, name, row.get("tolerance_gap"))
 
 
 def _by_category(rows: list[dict], verdicts: list[str]) -> dict[str, dict[str, int]]:
@@ -170,15 +193,20 @@ def write_verdict_config(config_dir: str | Path, results: list[dict], fitted_on:
         text = HEADER + yaml.safe_dump(VerdictConfig().to_dict(), sort_keys=False)
         current = {}
     min_conf = dict(current.get("min_confidence") or {})
+    margins = dict(current.get("offset_margin") or {})
     p_sync = dict(current.get("p_sync") or {})
     provenance = current.get("fitted_on")
     provenance = dict(provenance) if isinstance(provenance, dict) else {}
     for res in results:
         min_conf[res["scorer"]] = res["min_confidence"]
+        margins[res["scorer"]] = res["offset_margin"]
         p_sync[res["scorer"]] = res["p_sync"]
         provenance[res["scorer"]] = fitted_on[res["scorer"]]
     notes = {"fitted_on": "Where each scorer's min_confidence and p_sync came from (written by avsync calibrate)."}
-    for key, value in (("min_confidence", min_conf), ("p_sync", p_sync), ("fitted_on", provenance)):
+    notes["offset_margin"] = ("Outside the tolerance, a clip is still in_sync when the best offset inside it fits within this\n"
+                              "# margin (scorer distance) of the best offset: the report's tolerance_gap <= margin.")
+    for key, value in (("min_confidence", min_conf), ("offset_margin", margins), ("p_sync", p_sync),
+                       ("fitted_on", provenance)):
         text = replace_top_level(text, key, value, notes.get(key, ""))
     VerdictConfig.from_dict(yaml.safe_load(text))  # refuse to write a file the loader would reject
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,6 +233,8 @@ def format_summary(results: list[dict], skipped: list[dict]) -> str:
     for r in results:
         lines.append(f"{r['scorer']}: min_confidence {r['min_confidence']:.4f}   "
                      f"p_sync = 1 / (1 + exp(-({r['p_sync']['slope']:.3f} * confidence + {r['p_sync']['intercept']:.3f})))")
+        lines.append(f"  offset_margin {r['offset_margin']:.4f} (a best offset outside the tolerance is in_sync when one inside "
+                     "fits within this distance of it)")
         lines.append(f"  genuine clips scored {r['n_genuine_scored']}/{r['n_genuine']}; flagged as mismatch "
                      f"{100 * r['genuine_mismatch_rate']:.1f}%; other-audio pairs caught as mismatch "
                      + ("-" if r["mismatch_detection_rate"] is None else f"{100 * r['mismatch_detection_rate']:.1f}%")

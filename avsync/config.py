@@ -63,7 +63,9 @@ class FrontendConfig(YamlConfig):
     mouth_crop_width_per_eye_dist: float = 1.1
     mouth_crop_shift_y: float = 0.0
     parallel_min_frames: int = 500
+    worker_startup_frames: int = 250
     chunk_frames: int = 16
+    mmap_threshold_kb: int = 256
 
 
 @dataclass
@@ -74,6 +76,7 @@ class FeatureConfig(YamlConfig):
     winstep: float = 0.01
     nfilt: int = 26
     nfft: int = 512
+    preemph: float = 0.97
     vad_frame_db_floor: float = -45.0
     vad_relative_db: float = -25.0
     vad_min_speech_fraction: float = 0.1
@@ -99,6 +102,7 @@ class VerdictConfig(YamlConfig):
     min_face_fraction: float = 0.3
     p_sync: dict[str, dict[str, float]] = field(default_factory=dict)
     offset_min_p_sync: float = 0.5
+    offset_margin: dict[str, float] = field(default_factory=dict)
     fitted_on: dict[str, Any] | str = field(default_factory=dict)
 
 

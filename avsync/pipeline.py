@@ -16,13 +16,14 @@ from avsync.frontend.segments import add_face_crops, track_video
 from avsync.frontend.track import MouthTrack
 from avsync.media.audio import load_audio
 from avsync.media.errors import MediaError
+from avsync.media.malloc import set_mmap_threshold
 from avsync.media.probe import MediaInfo, check_path, probe
 from avsync.media.video import VideoReader
 from avsync.report import SyncReport, TrackReport
 from avsync.scoring.base import Scorer
 from avsync.scoring.localise import drift_ms_per_min, sync_segments
 from avsync.scoring.protocol import OffsetCurve, local_curves, search_offset
-from avsync.verdict import p_sync, sync_verdict
+from avsync.verdict import p_sync, sync_verdict, tolerance_gap
 
 
 @dataclass
@@ -76,6 +77,7 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
             scorer: Scorer | None = None, audio_delay_s: float = 0.0, progress: bool = False) -> Analysis:
     """Decode and track one video. ``audio_delay_s`` plays the audio that much later (for tests/evals)."""
     settings = settings or Settings.load()
+    set_mmap_threshold(settings.frontend.mmap_threshold_kb)
     info = probe(path)
     if not info.has_video:
         raise MediaError("no_video", f"no video stream: {path}")
@@ -200,7 +202,7 @@ def build_report(analysis: Analysis, scorer: Scorer, settings: Settings, thumbna
         curve, best, track = max(scored, key=lambda s: s[0].confidence)
         report.speaking_track = best.track_id
         for key in ("verdict", "av_offset_ms", "av_offset_frames", "confidence", "min_dist", "p_sync",
-                    "offset_curve", "timeline", "segments", "drift_ms_per_min"):
+                    "tolerance_gap", "offset_curve", "timeline", "segments", "drift_ms_per_min"):
             setattr(report, key, getattr(best, key))
         report.av_offset_ms_subframe = round(curve.av_offset_subframe * ms_per_frame, 1)
         report.offsets_frames = [int(-k) * analysis.step for k in curve.offsets]
@@ -217,7 +219,9 @@ def _fill(tr: TrackReport, curve: OffsetCurve, ms_per_frame: float, source_fps: 
     tr.av_offset_ms = round(offset_ms, 1)
     tr.confidence = round(curve.confidence, 4)
     tr.min_dist = round(curve.min_dist, 4)
-    tr.verdict = sync_verdict(offset_ms, curve.confidence, vcfg, scorer.name)
+    gap = tolerance_gap(curve.curve, -np.asarray(curve.offsets) * ms_per_frame, vcfg)
+    tr.tolerance_gap = None if gap is None else round(gap, 4)
+    tr.verdict = sync_verdict(offset_ms, curve.confidence, vcfg, scorer.name, tr.tolerance_gap)
     tr.p_sync = p_sync(curve.confidence, vcfg, scorer.name)
     tr.offset_curve = [None if not np.isfinite(v) else round(float(v), 4) for v in curve.curve]
 

@@ -31,6 +31,7 @@ class TrackReport:
     confidence: float | None = None
     min_dist: float | None = None
     p_sync: float | None = None
+    tolerance_gap: float | None = None  # distance: best offset inside the tolerance minus best overall
     face_box_median: list[float] | None = None
     offset_curve: list[float | None] | None = None
     timeline: list[dict[str, Any]] = field(default_factory=list)
@@ -50,6 +51,7 @@ class SyncReport:
     confidence: float | None = None
     min_dist: float | None = None
     p_sync: float | None = None
+    tolerance_gap: float | None = None
     tracks: list[TrackReport] = field(default_factory=list)
     speaking_track: int | None = None
     scorer: dict[str, str] = field(default_factory=dict)

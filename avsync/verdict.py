@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from avsync.config import VerdictConfig
 
 
@@ -17,15 +19,34 @@ def min_confidence(cfg: VerdictConfig, scorer_name: str) -> float:
     return float(cfg.min_confidence.get("default", 0.0))
 
 
-def sync_verdict(av_offset_ms: float, confidence: float, cfg: VerdictConfig, scorer_name: str) -> str:
-    """``mismatch`` below the scorer's threshold; ``out_of_sync`` needs a confident match, so a weak
-    best match far from zero (p_sync below ``offset_min_p_sync``) is a mismatch too."""
+def offset_margin(cfg: VerdictConfig, scorer_name: str) -> float:
+    return float(cfg.offset_margin.get(scorer_name, cfg.offset_margin.get("default", 0.0)))
+
+
+def tolerance_gap(curve: np.ndarray, offsets_ms: np.ndarray, cfg: VerdictConfig) -> float | None:
+    """How much worse the best offset inside the tolerance fits than the best offset overall
+    (0 when the best is inside; None when no offset inside the tolerance was compared)."""
+    curve = np.asarray(curve, float)
+    inside = np.array([within_tolerance(float(o), cfg) for o in offsets_ms]) & np.isfinite(curve)
+    if not inside.any():
+        return None
+    return float(curve[inside].min() - np.nanmin(curve))
+
+
+def sync_verdict(av_offset_ms: float, confidence: float, cfg: VerdictConfig, scorer_name: str,
+                 gap: float | None = None) -> str:
+    """``mismatch`` below the scorer's threshold; ``in_sync`` inside the tolerance. Outside it, a weak
+    best match (p_sync below ``offset_min_p_sync``) is a mismatch; a confident one is ``in_sync`` when
+    the best offset inside the tolerance fits within the scorer's calibrated ``offset_margin`` of it
+    (``gap``, from :func:`tolerance_gap`), else ``out_of_sync``."""
     if confidence < min_confidence(cfg, scorer_name):
         return "mismatch"
     if within_tolerance(av_offset_ms, cfg):
         return "in_sync"
     p = p_sync(confidence, cfg, scorer_name)
-    return "mismatch" if p is not None and p < cfg.offset_min_p_sync else "out_of_sync"
+    if p is not None and p < cfg.offset_min_p_sync:
+        return "mismatch"
+    return "in_sync" if gap is not None and gap <= offset_margin(cfg, scorer_name) else "out_of_sync"
 
 
 def p_sync(confidence: float | None, cfg: VerdictConfig, scorer_name: str) -> float | None:

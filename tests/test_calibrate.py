@@ -8,7 +8,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from avsync.calibration import choose_threshold, fit_p_sync, replace_top_level
+from avsync.calibration import choose_offset_margin, choose_threshold, fit_p_sync, replace_top_level
+from avsync.config import VerdictConfig
+from avsync.verdict import sync_verdict, tolerance_gap
 
 REPO_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -24,6 +26,31 @@ def test_threshold_flags_at_most_the_target_rate():
     assert choose_threshold(few, 0.02) >= 0.4999 - 1e-9
     with pytest.raises(ValueError):
         choose_threshold([], 0.02)
+
+
+def test_gap_within_the_margin_is_in_sync():
+    cfg = VerdictConfig(min_confidence={"m": 0.1}, offset_margin={"m": 0.05})
+    offsets_ms = np.array([80.0, 40.0, 0.0, -40.0])
+    gap = tolerance_gap(np.array([0.90, 1.0, 0.93, 1.0]), offsets_ms, cfg)  # best at +80 ms, 0 ms nearly as good
+    assert gap == pytest.approx(0.03)
+    assert tolerance_gap(np.array([1.0, 0.9]), np.array([300.0, 200.0]), cfg) is None
+    assert sync_verdict(80.0, 0.5, cfg, "m", gap) == "in_sync"
+    assert sync_verdict(80.0, 0.5, cfg, "m", 0.2) == "out_of_sync"
+    assert sync_verdict(80.0, 0.5, cfg, "other", gap) == "out_of_sync"  # no margin for this scorer
+    assert sync_verdict(80.0, 0.05, cfg, "m", 0.0) == "mismatch"
+
+
+def test_offset_margin_is_the_smallest_that_meets_the_flag_rate():
+    cfg = VerdictConfig(min_confidence={"m": 0.1})
+    rows = [{"verdict": "x", "confidence": 0.5, "av_offset_ms": 0.0, "tolerance_gap": 0.0} for _ in range(50)]
+    rows += [{"verdict": "x", "confidence": 0.5, "av_offset_ms": 80.0, "tolerance_gap": g} for g in (0.01, 0.02, 0.3)]
+    assert choose_offset_margin(rows, cfg, "m", 0.02) == pytest.approx(0.02)  # 1 of 53 may stay flagged
+    assert choose_offset_margin(rows, cfg, "m", 0.0) == pytest.approx(0.3)
+    assert choose_offset_margin(rows, cfg, "m", 0.1) == 0.0
+    # two clips below min_confidence stay flagged: the margin still unflags all it can, no more
+    weak = [{"verdict": "x", "confidence": 0.01, "av_offset_ms": 0.0, "tolerance_gap": 0.0}] * 2
+    assert choose_offset_margin(rows + weak, cfg, "m", 0.0) == pytest.approx(0.3)
+    assert choose_offset_margin(rows[:50] + weak, cfg, "m", 0.0) == 0.0
 
 
 def test_p_sync_is_increasing_in_confidence():

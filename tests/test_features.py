@@ -38,3 +38,17 @@ def test_alignment_to_video_time_honours_the_audio_start():
 def test_too_short_audio_gives_empty_features():
     feats = extract_audio_features(np.zeros(100, np.float32), SR, 0.0, FeatureConfig())
     assert len(feats) == 0 and feats.speech_fraction() == 0.0
+
+
+@pytest.mark.parametrize("n_samples", [400, 16000 * 3 + 77, 16000 * 5])
+def test_blockwise_mfcc_equals_one_python_speech_features_call(n_samples):
+    from python_speech_features import mfcc
+
+    samples = np.random.default_rng(0).normal(0, 0.1, n_samples).astype(np.float32)
+    cfg = FeatureConfig()
+    whole = mfcc(samples, samplerate=SR, numcep=13, winlen=0.025, winstep=0.01, nfilt=26, nfft=512)
+    blocks = extract_audio_features(samples, SR, 0.0, cfg, block_frames=97)
+    assert blocks.mfcc.shape == whole.shape
+    np.testing.assert_allclose(blocks.mfcc, whole, rtol=1e-4, atol=1e-3)
+    one_block = extract_audio_features(samples, SR, 0.0, cfg, block_frames=10**6)
+    np.testing.assert_array_equal(blocks.log_energy, one_block.log_energy)

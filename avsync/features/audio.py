@@ -38,20 +38,33 @@ class AudioFeatures:
         return (cum[hi] - cum[lo]) > 0
 
 
-def extract_audio_features(samples: np.ndarray, sample_rate: int, start_s: float, cfg: FeatureConfig) -> AudioFeatures:
+def extract_audio_features(samples: np.ndarray, sample_rate: int, start_s: float, cfg: FeatureConfig,
+                           block_frames: int = 3000) -> AudioFeatures:
+    """MFCC, log energy and speech per 10 ms hop.
+
+    Computed ``block_frames`` hops at a time: python_speech_features holds several float64
+    copies of every frame, about 1.3 GB for 10 minutes of audio in one call. Blocks give the
+    same rows as one call because pre-emphasis runs once over the whole signal first.
+    """
     samples = np.asarray(samples, dtype=np.float32)
-    if len(samples) < int(cfg.winlen * sample_rate):
+    win, hop = int(round(cfg.winlen * sample_rate)), int(round(cfg.winstep * sample_rate))
+    if len(samples) < win:
         empty = np.zeros((0, cfg.numcep), np.float32)
         return AudioFeatures(empty, np.zeros(0), np.zeros(0, bool), cfg.winstep, start_s)
-    coeffs = mfcc(samples, samplerate=sample_rate, numcep=cfg.numcep, winlen=cfg.winlen,
-                  winstep=cfg.winstep, nfilt=cfg.nfilt, nfft=cfg.nfft).astype(np.float32)
-    energy = _frame_log_energy(samples, sample_rate, cfg.winlen, cfg.winstep, len(coeffs))
-    speech = detect_speech(energy, cfg)
-    return AudioFeatures(coeffs, energy, speech, cfg.winstep, start_s)
+    n = 1 + int(np.ceil((len(samples) - win) / hop))
+    emphasised = np.append(samples[0], samples[1:] - cfg.preemph * samples[:-1])
+    coeffs, energy = [], []
+    for first in range(0, n, block_frames):
+        count = min(block_frames, n - first)
+        lo, hi = first * hop, first * hop + (count - 1) * hop + win
+        coeffs.append(mfcc(emphasised[lo:hi], samplerate=sample_rate, numcep=cfg.numcep, winlen=cfg.winlen,
+                           winstep=cfg.winstep, nfilt=cfg.nfilt, nfft=cfg.nfft, preemph=0.0).astype(np.float32))
+        energy.append(_frame_log_energy(samples[lo:hi], win, hop, count))
+    energy = np.concatenate(energy)
+    return AudioFeatures(np.concatenate(coeffs), energy, detect_speech(energy, cfg), cfg.winstep, start_s)
 
 
-def _frame_log_energy(samples: np.ndarray, sr: int, winlen: float, winstep: float, n: int) -> np.ndarray:
-    win, hop = int(round(winlen * sr)), int(round(winstep * sr))
+def _frame_log_energy(samples: np.ndarray, win: int, hop: int, n: int) -> np.ndarray:
     padded = np.pad(samples, (0, max(0, (n - 1) * hop + win - len(samples))))
     power = np.lib.stride_tricks.sliding_window_view(padded ** 2, win)[::hop][:n].mean(axis=1)
     return 10 * np.log10(power + 1e-10)

@@ -19,8 +19,10 @@ from avsync.frontend.tracker import FaceTracker, iou
 
 def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int, progress=None) -> tuple[list[MouthTrack], float]:
     """Track frames ``start:stop``; returns the tracks and the seconds spent decoding."""
+    from avsync.media.malloc import set_mmap_threshold
     from avsync.media.video import VideoReader
 
+    set_mmap_threshold(cfg.mmap_threshold_kb)  # this may be a fresh worker process
     reader = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames)
     tracker = FaceTracker(cfg)
     decode_s = 0.0
@@ -65,26 +67,54 @@ def add_face_crops(path: str, step: int, cfg: FrontendConfig, tracks: list[Mouth
 
 
 def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: int = 1, progress=None) -> tuple[list[MouthTrack], float]:
-    """Returns the tracks and the decode seconds (summed over processes)."""
+    """Returns the tracks and the decode seconds (summed over processes).
+
+    This process tracks the first segment while ``jobs - 1`` spawned workers start up and
+    track the rest; the first segment is longer by the frames a worker would track during its
+    start-up, so both finish together.
+    """
     jobs = max(1, min(jobs, n_frames // max(cfg.parallel_min_frames // 2, 1)))
     if jobs == 1:
         return track_range(path, step, cfg, 0, n_frames, progress)
-    bounds = np.linspace(0, n_frames, jobs + 1).astype(int)
-    try:
-        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(track_range, path, step, cfg, int(a), int(b))
-                       for a, b in zip(bounds[:-1], bounds[1:])]
-            parts = [f.result() for f in futures]
-    except BrokenProcessPool:
-        # spawn cannot start workers when the caller's main module is not a file (stdin, some
-        # notebooks); one process still gives the same tracks
-        return track_range(path, step, cfg, 0, n_frames, progress)
-    if progress is not None:
-        progress(n_frames)
+    bounds = segment_bounds(n_frames, jobs, cfg.worker_startup_frames)
+    segments = list(zip(bounds[:-1], bounds[1:]))
+    with ProcessPoolExecutor(jobs - 1, mp_context=mp.get_context("spawn")) as pool:
+        futures = [_submit(pool, path, step, cfg, a, b) for a, b in segments[1:]]
+        parts = [track_range(path, step, cfg, *segments[0], progress)]
+        for (a, b), future in zip(segments[1:], futures):
+            part = _result(future)
+            if part is None:
+                # spawn cannot start workers when the caller's main module is not a file (stdin,
+                # some notebooks); this process tracks the segment instead
+                part = track_range(path, step, cfg, a, b)
+            parts.append(part)
+            if progress is not None:
+                progress(b - a)
     tracks = parts[0][0]
     for part, _ in parts[1:]:
         tracks = stitch(tracks, part, cfg.track_iou)
     return tracks, sum(p[1] for p in parts)
+
+
+def _submit(pool, *args):
+    try:
+        return pool.submit(track_range, *args)
+    except BrokenProcessPool:
+        return None
+
+
+def _result(future):
+    try:
+        return None if future is None else future.result()
+    except BrokenProcessPool:
+        return None
+
+
+def segment_bounds(n_frames: int, jobs: int, head_start: int) -> list[int]:
+    """Frame bounds of ``jobs`` segments; the first is ``head_start`` frames longer than the others."""
+    head_start = min(max(head_start, 0), n_frames // jobs)
+    rest = (n_frames - head_start) / jobs
+    return [0] + [int(round(head_start + rest * i)) for i in range(1, jobs)] + [n_frames]
 
 
 def stitch(before: list[MouthTrack], after: list[MouthTrack], min_iou: float) -> list[MouthTrack]:

@@ -70,8 +70,10 @@ class EmbeddingScorer(Scorer):
         out = np.full(rows.shape, np.nan, np.float32)
         if not valid.any():
             return out
-        unique_rows, inverse = np.unique(rows[valid], return_inverse=True)
+        unique_rows = np.unique(rows[valid])
         emb = self.embed_audio(audio, unique_rows)
-        vis = np.broadcast_to(np.arange(n)[:, None], rows.shape)[valid]
-        out[valid] = np.linalg.norm(visual[vis] - emb[inverse], axis=1)
+        for k in range(rows.shape[1]):  # one offset at a time: memory stays (n, D), not (n * offsets, D)
+            ok = valid[:, k]
+            if ok.any():
+                out[ok, k] = np.linalg.norm(visual[ok] - emb[np.searchsorted(unique_rows, rows[ok, k])], axis=1)
         return out
