@@ -65,7 +65,6 @@ class FrontendConfig(YamlConfig):
     parallel_min_frames: int = 500
     worker_startup_frames: int = 250
     chunk_frames: int = 16
-    mmap_threshold_kb: int = 256
 
 
 @dataclass

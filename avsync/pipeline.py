@@ -16,7 +16,6 @@ from avsync.frontend.segments import add_face_crops, track_video
 from avsync.frontend.track import MouthTrack
 from avsync.media.audio import load_audio
 from avsync.media.errors import MediaError
-from avsync.media.malloc import set_mmap_threshold
 from avsync.media.probe import MediaInfo, check_path, probe
 from avsync.media.video import VideoReader
 from avsync.report import SyncReport, TrackReport
@@ -77,7 +76,6 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
             scorer: Scorer | None = None, audio_delay_s: float = 0.0, progress: bool = False) -> Analysis:
     """Decode and track one video. ``audio_delay_s`` plays the audio that much later (for tests/evals)."""
     settings = settings or Settings.load()
-    set_mmap_threshold(settings.frontend.mmap_threshold_kb)
     info = probe(path)
     if not info.has_video:
         raise MediaError("no_video", f"no video stream: {path}")

@@ -29,7 +29,7 @@ def synthetic_clips(tmp_path_factory):
     root = tmp_path_factory.mktemp("synthetic")
     clips = {
         "matched": make_talking_clip(root / "matched.mp4", seed=1, wav_path=root / "matched.wav"),
-        "delayed": make_talking_clip(root / "delayed.mp4", seed=1, audio_delay_s=0.2),
+        "delayed": make_talking_clip(root / "delayed.mp4", seed=1, audio_delay_s=0.2, keyframe_every=25),
         "advanced": make_talking_clip(root / "advanced.mp4", seed=1, audio_delay_s=-0.12),
         "mismatched": make_talking_clip(root / "mismatched.mp4", seed=1, audio_seed=7),
         "late_stream": make_talking_clip(root / "late_stream.mp4", seed=1, audio_stream_start_s=0.3),

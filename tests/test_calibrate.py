@@ -8,7 +8,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from avsync.calibration import choose_offset_margin, choose_threshold, fit_p_sync, replace_top_level
+from avsync.calibration import (
+    choose_offset_margin,
+    choose_threshold,
+    fit_p_sync,
+    replace_top_level,
+)
 from avsync.config import VerdictConfig
 from avsync.verdict import sync_verdict, tolerance_gap
 

@@ -75,6 +75,12 @@ def test_two_processes_give_the_same_track_as_one(synthetic_clips, monkeypatch):
 
     settings = Settings.load()
     settings.frontend.parallel_min_frames = 50
+    settings.frontend.worker_startup_frames = 10
+    from avsync.frontend.segments import segment_bounds
+    from avsync.media.video import VideoReader
+
+    reader = VideoReader(synthetic_clips["delayed"])
+    assert len(segment_bounds(len(reader), 2, 10, reader.seek_points())) == 3  # a key frame to split at
     one = avsync.check(synthetic_clips["delayed"], scorer="baseline", jobs=1, settings=settings)
     two = avsync.check(synthetic_clips["delayed"], scorer="baseline", jobs=2, settings=settings)
     assert len(two.tracks) == 1

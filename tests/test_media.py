@@ -46,3 +46,13 @@ def test_bad_paths_raise_media_errors(tmp_path, name, code):
     with pytest.raises(MediaError) as info:
         probe(path)
     assert info.value.code == code
+
+
+@pytest.mark.parametrize("start", [25, 30])
+def test_reading_from_a_later_frame_gives_the_same_frames(synthetic_clips, start):
+    reader = VideoReader(synthetic_clips["delayed"], chunk_frames=16)
+    assert 25 in reader.seek_points()
+    whole = np.concatenate([c.frames for c in reader.chunks()])
+    later = list(reader.chunks(start, start + 40))
+    assert later[0].indices[0] == start
+    np.testing.assert_array_equal(np.concatenate([c.frames for c in later]), whole[start:start + 40])

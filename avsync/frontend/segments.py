@@ -19,10 +19,8 @@ from avsync.frontend.tracker import FaceTracker, iou
 
 def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int, progress=None) -> tuple[list[MouthTrack], float]:
     """Track frames ``start:stop``; returns the tracks and the seconds spent decoding."""
-    from avsync.media.malloc import set_mmap_threshold
     from avsync.media.video import VideoReader
 
-    set_mmap_threshold(cfg.mmap_threshold_kb)  # this may be a fresh worker process
     reader = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames)
     tracker = FaceTracker(cfg)
     decode_s = 0.0
@@ -73,10 +71,15 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
     track the rest; the first segment is longer by the frames a worker would track during its
     start-up, so both finish together.
     """
+    from avsync.media.video import VideoReader
+
     jobs = max(1, min(jobs, n_frames // max(cfg.parallel_min_frames // 2, 1)))
-    if jobs == 1:
+    if jobs > 1:
+        starts = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames).seek_points()
+        bounds = segment_bounds(n_frames, jobs, cfg.worker_startup_frames, starts)
+        jobs = len(bounds) - 1
+    if jobs == 1:  # also when the video has no key frame to start a second segment at
         return track_range(path, step, cfg, 0, n_frames, progress)
-    bounds = segment_bounds(n_frames, jobs, cfg.worker_startup_frames)
     segments = list(zip(bounds[:-1], bounds[1:]))
     with ProcessPoolExecutor(jobs - 1, mp_context=mp.get_context("spawn")) as pool:
         futures = [_submit(pool, path, step, cfg, a, b) for a, b in segments[1:]]
@@ -110,11 +113,18 @@ def _result(future):
         return None
 
 
-def segment_bounds(n_frames: int, jobs: int, head_start: int) -> list[int]:
-    """Frame bounds of ``jobs`` segments; the first is ``head_start`` frames longer than the others."""
+def segment_bounds(n_frames: int, jobs: int, head_start: int, starts: np.ndarray | None = None) -> list[int]:
+    """Frame bounds of at most ``jobs`` segments; the first is ``head_start`` frames longer than
+    the others. With ``starts``, each later segment begins at the nearest of those frames
+    (segments that would be empty are dropped)."""
     head_start = min(max(head_start, 0), n_frames // jobs)
     rest = (n_frames - head_start) / jobs
-    return [0] + [int(round(head_start + rest * i)) for i in range(1, jobs)] + [n_frames]
+    inner = [int(round(head_start + rest * i)) for i in range(1, jobs)]
+    if starts is not None:
+        starts = np.asarray(starts, np.int64)
+        starts = starts[(starts > 0) & (starts < n_frames)]
+        inner = [int(starts[np.abs(starts - b).argmin()]) for b in inner] if len(starts) else []
+    return [0] + sorted({b for b in inner if 0 < b < n_frames}) + [n_frames]
 
 
 def stitch(before: list[MouthTrack], after: list[MouthTrack], min_iou: float) -> list[MouthTrack]:

@@ -75,14 +75,14 @@ def _voice(envelope_at_audio_rate: np.ndarray, seed: int) -> np.ndarray:
 def make_talking_clip(path: str | Path, seconds: float = 6.0, fps: float = 25.0, seed: int = 0,
                       audio_seed: int | None = None, audio_delay_s: float = 0.0,
                       audio_stream_start_s: float = 0.0, with_audio: bool = True,
-                      wav_path: str | Path | None = None) -> Path:
+                      wav_path: str | Path | None = None, keyframe_every: int | None = None) -> Path:
     """Write an mp4 of the talking astronaut.
 
     ``audio_seed`` (default: ``seed``) picks the syllables heard; another value gives a
     mismatched clip. ``audio_delay_s`` > 0 makes the sound come later than the mouth (on top
     of the natural articulation lead).
     ``audio_stream_start_s`` sets the audio stream's container start time. ``wav_path``
-    also writes the audio alone.
+    also writes the audio alone. ``keyframe_every`` sets the encoder's GOP length (frames).
     """
     import av
 
@@ -102,6 +102,8 @@ def make_talking_clip(path: str | Path, seconds: float = 6.0, fps: float = 25.0,
         vstream = container.add_stream("libx264", rate=rate)
         vstream.width, vstream.height, vstream.pix_fmt = 256, 256, "yuv420p"
         vstream.options = {"preset": "ultrafast", "crf": "20"}
+        if keyframe_every:
+            vstream.options = {**vstream.options, "g": str(keyframe_every), "keyint_min": str(keyframe_every)}
         astream = None
         if with_audio:
             astream = container.add_stream("aac", rate=SAMPLE_RATE)
