@@ -65,6 +65,7 @@ class FrontendConfig(YamlConfig):
     parallel_min_frames: int = 500
     worker_startup_frames: int = 250
     chunk_frames: int = 16
+    frame_mmap_threshold_kb: int = 1024
 
 
 @dataclass

@@ -16,6 +16,7 @@ from avsync.frontend.segments import add_face_crops, track_video
 from avsync.frontend.track import MouthTrack
 from avsync.media.audio import load_audio
 from avsync.media.errors import MediaError
+from avsync.media.malloc import heap_for_compute
 from avsync.media.probe import MediaInfo, check_path, probe
 from avsync.media.video import VideoReader
 from avsync.report import SyncReport, TrackReport
@@ -108,6 +109,8 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
                                    bar.update if bar else None)
     if bar:
         bar.close()
+    if settings.frontend.frame_mmap_threshold_kb > 0:
+        heap_for_compute()
     if scorer is not None and getattr(scorer, "needs_face_crops", False):
         add_face_crops(str(path), step, settings.frontend, tracks, scorer.face_crop_size, scorer.face_crop_scale)
     timings["decode"] = decode_s

@@ -21,3 +21,15 @@ def test_segments_start_only_at_seek_points(n, jobs, keys):
     assert bounds[0] == 0 and bounds[-1] == n and bounds == sorted(set(bounds))
     assert set(bounds[1:-1]) <= set(keys)
     assert len(bounds) - 1 <= jobs
+
+
+def test_allocator_settings_apply_on_glibc_and_zero_leaves_them():
+    import platform
+    import sys
+
+    from avsync.media.malloc import heap_for_compute, mmap_frame_buffers
+
+    assert mmap_frame_buffers(0) is False
+    on_glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert mmap_frame_buffers(1024) is on_glibc
+    assert heap_for_compute() is on_glibc
