@@ -16,7 +16,7 @@ from avsync.frontend.segments import add_face_crops, track_video
 from avsync.frontend.track import MouthTrack
 from avsync.media.audio import load_audio
 from avsync.media.errors import MediaError
-from avsync.media.malloc import heap_for_compute
+from avsync.memory import heap_for_compute
 from avsync.media.probe import MediaInfo, check_path, probe
 from avsync.media.video import VideoReader
 from avsync.report import SyncReport, TrackReport

@@ -27,7 +27,7 @@ def test_allocator_settings_apply_on_glibc_and_zero_leaves_them():
     import platform
     import sys
 
-    from avsync.media.malloc import heap_for_compute, mmap_frame_buffers
+    from avsync.memory import heap_for_compute, mmap_frame_buffers
 
     assert mmap_frame_buffers(0) is False
     on_glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"

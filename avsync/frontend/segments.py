@@ -19,7 +19,7 @@ from avsync.frontend.tracker import FaceTracker, iou
 
 def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int, progress=None) -> tuple[list[MouthTrack], float]:
     """Track frames ``start:stop``; returns the tracks and the seconds spent decoding."""
-    from avsync.media.malloc import mmap_frame_buffers
+    from avsync.memory import mmap_frame_buffers
     from avsync.media.video import VideoReader
 
     mmap_frame_buffers(cfg.frame_mmap_threshold_kb)  # this may be a fresh worker process

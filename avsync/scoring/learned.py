@@ -8,6 +8,7 @@ import torch
 
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
+from avsync.memory import release_free_memory
 from avsync.models.checkpoint import CheckpointError, load_checkpoint
 from avsync.models.syncnet_lite import AUDIO_HOPS, AUDIO_STRIDE, MFCC_ROWS, WINDOW_FRAMES, normalize_mfcc
 from avsync.scoring.base import EmbeddingScorer, file_digest, register_scorer
@@ -70,6 +71,7 @@ class SyncNetLiteScorer(EmbeddingScorer):
                     out.append(self.model.embed_visual(c, torch.from_numpy(lips[idx]), torch.from_numpy(opening[idx])))
                 else:
                     out.append(self.model.embed_visual(c))
+                release_free_memory()  # else the heap keeps growing with the number of batches
         return torch.cat(out).numpy()
 
     def embed_audio(self, audio: AudioFeatures, starts: np.ndarray) -> np.ndarray:
