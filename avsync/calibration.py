@@ -202,9 +202,11 @@ def write_verdict_config(config_dir: str | Path, results: list[dict], fitted_on:
         margins[res["scorer"]] = res["offset_margin"]
         p_sync[res["scorer"]] = res["p_sync"]
         provenance[res["scorer"]] = fitted_on[res["scorer"]]
-    notes = {"fitted_on": "Where each scorer's min_confidence and p_sync came from (written by avsync calibrate)."}
-    notes["offset_margin"] = ("Outside the tolerance, a clip is still in_sync when the best offset inside it fits within this\n"
-                              "# margin (scorer distance) of the best offset: the report's tolerance_gap <= margin.")
+    notes = {
+        "fitted_on": "Where each scorer's min_confidence and p_sync came from (written by avsync calibrate).",
+        "offset_margin": ("Outside the tolerance, a clip is still in_sync when the best offset inside it fits within this\n"
+                          "# margin (scorer distance) of the best offset: the report's tolerance_gap <= margin."),
+    }
     for key, value in (("min_confidence", min_conf), ("offset_margin", margins), ("p_sync", p_sync),
                        ("fitted_on", provenance)):
         text = replace_top_level(text, key, value, notes.get(key, ""))

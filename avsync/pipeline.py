@@ -16,9 +16,9 @@ from avsync.frontend.segments import add_face_crops, track_video
 from avsync.frontend.track import MouthTrack
 from avsync.media.audio import load_audio
 from avsync.media.errors import MediaError
-from avsync.memory import heap_for_compute
 from avsync.media.probe import MediaInfo, check_path, probe
 from avsync.media.video import VideoReader
+from avsync.memory import heap_for_compute
 from avsync.report import SyncReport, TrackReport
 from avsync.scoring.base import Scorer
 from avsync.scoring.localise import drift_ms_per_min, sync_segments

@@ -13,14 +13,17 @@ def within_tolerance(av_offset_ms: float, cfg: VerdictConfig) -> bool:
     return -cfg.audio_late_tolerance_ms <= av_offset_ms <= cfg.audio_early_tolerance_ms
 
 
+def _per_scorer(table: dict[str, float], scorer_name: str) -> float:
+    """The scorer's own value, else the table's ``default``, else 0."""
+    return float(table.get(scorer_name, table.get("default", 0.0)))
+
+
 def min_confidence(cfg: VerdictConfig, scorer_name: str) -> float:
-    if scorer_name in cfg.min_confidence:
-        return float(cfg.min_confidence[scorer_name])
-    return float(cfg.min_confidence.get("default", 0.0))
+    return _per_scorer(cfg.min_confidence, scorer_name)
 
 
 def offset_margin(cfg: VerdictConfig, scorer_name: str) -> float:
-    return float(cfg.offset_margin.get(scorer_name, cfg.offset_margin.get("default", 0.0)))
+    return _per_scorer(cfg.offset_margin, scorer_name)
 
 
 def tolerance_gap(curve: np.ndarray, offsets_ms: np.ndarray, cfg: VerdictConfig) -> float | None:

@@ -7,6 +7,8 @@ depending on timing. PyAV pulls one frame at a time (62 MB flat in the same test
 """
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -105,7 +107,17 @@ class VideoReader:
 
 def _index(path: str):
     """Presentation timestamps (sorted), key-frame numbers, time base, stream origin and mean fps,
-    from the packets alone (no decoding)."""
+    from the packets alone (no decoding). A check opens a video several times (probing the frame
+    rate, splitting into segments, tracking), so one pass per file version is kept."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return _read_index(path, 0, 0)  # reports the unreadable path as corrupt
+    return _read_index(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_index(path: str, size: int, mtime_ns: int):
     import av
 
     try:
