@@ -1,7 +1,8 @@
-"""Typed configs that round-trip to the YAML files in ``configs/``.
+"""Typed configs that round-trip to the YAML files in ``avsync/configs/`` (package data).
 
-Code reads thresholds from here; it never hard-codes them. ``AVSYNC_CONFIG_DIR`` points
-at another folder of the same files.
+Code reads thresholds from here; it never hard-codes them. ``--config-dir`` or
+``AVSYNC_CONFIG_DIR`` points at another folder of the same files; a folder that is named
+must exist and hold the file asked for (:class:`ConfigError` otherwise).
 """
 from __future__ import annotations
 
@@ -15,7 +16,23 @@ import yaml
 
 T = TypeVar("T")
 
-CONFIG_DIR = Path(os.environ.get("AVSYNC_CONFIG_DIR", Path(__file__).resolve().parent.parent / "configs"))
+PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+CONFIG_DIR = Path(os.environ.get("AVSYNC_CONFIG_DIR") or PACKAGE_CONFIG_DIR)
+
+
+class ConfigError(ValueError):
+    """A config folder or file that was asked for is missing or malformed."""
+
+
+def config_file(name: str, config_dir: str | Path | None = None) -> Path:
+    """The path of one config file (``verdict.yaml``) in ``config_dir`` or the default folder."""
+    root = Path(config_dir) if config_dir else CONFIG_DIR
+    if not root.is_dir():
+        raise ConfigError(f"config folder not found: {root}")
+    path = root / name
+    if not path.is_file():
+        raise ConfigError(f"config folder {root} has no {name}")
+    return path
 
 
 class YamlConfig:
@@ -32,8 +49,11 @@ class YamlConfig:
 
     @classmethod
     def from_yaml(cls: type[T], path: str | Path) -> T:
-        with open(path) as fh:
-            return cls.from_dict(yaml.safe_load(fh))
+        try:
+            with open(path) as fh:
+                return cls.from_dict(yaml.safe_load(fh))
+        except (OSError, yaml.YAMLError, ValueError, TypeError) as exc:
+            raise ConfigError(f"bad config file {path}: {exc}".splitlines()[0]) from exc
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -115,14 +135,9 @@ class Settings:
 
     @classmethod
     def load(cls, config_dir: str | Path | None = None) -> "Settings":
-        root = Path(config_dir) if config_dir else CONFIG_DIR
         return cls(
-            frontend=_load(root / "frontend.yaml", FrontendConfig),
-            features=_load(root / "features.yaml", FeatureConfig),
-            protocol=_load(root / "protocol.yaml", ProtocolConfig),
-            verdict=_load(root / "verdict.yaml", VerdictConfig),
+            frontend=FrontendConfig.from_yaml(config_file("frontend.yaml", config_dir)),
+            features=FeatureConfig.from_yaml(config_file("features.yaml", config_dir)),
+            protocol=ProtocolConfig.from_yaml(config_file("protocol.yaml", config_dir)),
+            verdict=VerdictConfig.from_yaml(config_file("verdict.yaml", config_dir)),
         )
-
-
-def _load(path: Path, cls: type[T]) -> T:
-    return cls.from_yaml(path) if path.exists() else cls()

@@ -6,18 +6,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from avsync.exit_codes import VERDICT_EXIT_CODES
+
 SCHEMA = "avsync.report/1"
 
 VERDICTS = ("in_sync", "out_of_sync", "mismatch", "no_face", "no_speech", "inconclusive", "error")
-EXIT_CODES = {
-    "in_sync": 0,
-    "out_of_sync": 1,
-    "mismatch": 1,
-    "no_face": 2,
-    "no_speech": 2,
-    "inconclusive": 2,
-    "error": 3,
-}
+EXIT_CODES = VERDICT_EXIT_CODES
 
 
 @dataclass

@@ -98,8 +98,7 @@ def test_calibrate_writes_config_that_check_reads(clip_folder, tmp_path):
 
     _register()
     config_dir = tmp_path / "configs"
-    config_dir.mkdir()
-    shutil.copy(REPO_CONFIGS / "verdict.yaml", config_dir / "verdict.yaml")
+    shutil.copytree(REPO_CONFIGS, config_dir)
     cache = tmp_path / "cache"
     args = ["calibrate", str(clip_folder), "--model", "baseline", "--config-dir", str(config_dir), "--negatives", "2",
             "--cache", str(cache), "--jobs", "1", "--no-progress"]
@@ -138,6 +137,6 @@ def test_calibrate_bad_manifest_exits_3(tmp_path):
     from avsync.cli.main import _register, cli
 
     _register()
-    result = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "missing.csv"), "--config-dir", str(tmp_path)])
+    result = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "missing.csv"), "--config-dir", str(REPO_CONFIGS)])
     assert result.exit_code == 3
     assert "no such manifest" in result.output

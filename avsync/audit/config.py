@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from avsync.config import CONFIG_DIR, YamlConfig
+from avsync.config import YamlConfig, config_file
 
 
 @dataclass
@@ -16,5 +16,4 @@ class AuditConfig(YamlConfig):
 
     @classmethod
     def load(cls, config_dir: str | Path | None = None) -> "AuditConfig":
-        path = Path(config_dir or CONFIG_DIR) / "audit.yaml"
-        return cls.from_yaml(path) if path.exists() else cls()
+        return cls.from_yaml(config_file("audit.yaml", config_dir))

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from avsync import config as _config
+from avsync.config import config_file
 
 
 @dataclass
@@ -18,5 +19,4 @@ class EvalConfig(_config.YamlConfig):
 
     @classmethod
     def load(cls, config_dir: str | Path | None = None) -> "EvalConfig":
-        path = Path(config_dir or _config.CONFIG_DIR) / "evaluation.yaml"
-        return cls.from_yaml(path) if path.exists() else cls()
+        return cls.from_yaml(config_file("evaluation.yaml", config_dir))
