@@ -1,5 +1,5 @@
 """avsync: does the speech belong to the visible mouth, and by how much are audio and video offset?"""
-__version__ = "0.1.0"
+from avsync.version import __version__
 
 
 def check(path, audio=None, **options):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avsync import __version__
+from avsync.version import __version__
 from avsync.config import Settings
 from avsync.features.audio import AudioFeatures, extract_audio_features
 from avsync.frontend.segments import add_face_crops, track_video

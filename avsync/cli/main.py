@@ -9,7 +9,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import click
 
-from avsync import __version__
+from avsync.version import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
