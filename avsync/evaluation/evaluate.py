@@ -12,7 +12,7 @@ import numpy as np
 from avsync.evaluation import metrics, segments
 from avsync.evaluation.config import EvalConfig
 from avsync.evaluation.manifest import Row
-from avsync.evaluation.runner import Checker, fake_score, score_videos
+from avsync.evaluation.runner import BatchOptions, Checker, fake_score, score_videos
 from avsync.report import SyncReport
 
 SCHEMA = "avsync.eval/1"
@@ -102,10 +102,10 @@ def evaluate_reports(rows: Sequence[Row], reports: Sequence[SyncReport], cfg: Ev
 
 
 def evaluate_rows(rows: Sequence[Row], cfg: EvalConfig, checker: Checker | None = None, cache=None,
-                  jobs: int = 1, progress: bool = True, model: str | None = None) -> dict[str, Any]:
-    """Score ``rows`` (through the cache) and evaluate them."""
-    scored = score_videos([(r.path, r.audio) for r in rows], checker=checker, cache=cache, jobs=jobs,
-                          progress=progress, desc="eval", model=model)
+                  batch: BatchOptions | None = None, progress: bool = True) -> dict[str, Any]:
+    """Score ``rows`` (through the cache, on the worker pool ``batch`` describes) and evaluate them."""
+    scored = score_videos([(r.path, r.audio) for r in rows], checker=checker, cache=cache, batch=batch,
+                          progress=progress, desc="eval")
     result = evaluate_reports(rows, [s.report for s in scored], cfg, [s.from_cache for s in scored])
     if cache is not None:
         result["cache"] = {"dir": str(cache.root), "hits": cache.hits, "scorer": cache.scorer}
