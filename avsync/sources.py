@@ -110,6 +110,8 @@ def _expand(arg: str, wanted: dict[str, set[str]], require: tuple[str, ...]) -> 
         return read_manifest(path / FOLDER_MANIFEST, wanted, require)
     if path.is_file() and is_manifest(path):
         return read_manifest(path, wanted, require)
+    if not (path.exists() or _GLOB_CHARS & set(arg)):
+        raise SourceError(f"no such file or folder: {arg}")
     _no_columns(arg, wanted, require)
     if path.is_dir():
         return [clip_for(p, name=p.relative_to(path).as_posix()) for p in _walk(path)]
@@ -125,7 +127,7 @@ def _expand(arg: str, wanted: dict[str, set[str]], require: tuple[str, ...]) -> 
             out.extend([clip_for(p, name=p.relative_to(m).as_posix()) for p in _walk(m)] if m.is_dir()
                        else [clip_for(m, name=match)])
         return out
-    raise SourceError(f"no such file or folder: {arg}")
+    raise SourceError(f"{arg}: not a file or folder")
 
 
 def _no_columns(arg: str, wanted: dict[str, set[str]], require: tuple[str, ...]) -> None:
