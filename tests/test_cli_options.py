@@ -84,3 +84,34 @@ def test_verbose_is_set_before_the_command_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("GLOG_minloglevel", "2")
     _invoke(["lse", str(tmp_path / "missing"), "--verbose"], tmp_path)
     assert os.environ.get("AVSYNC_VERBOSE") == "1" and "GLOG_minloglevel" not in os.environ
+
+
+def test_every_command_reads_the_same_clips_from_csv_and_jsonl(tmp_path, monkeypatch):
+    import avsync.audit.job
+    import avsync.evaluation.manifest
+    import avsync.sources
+
+    rows = [{"file": f"v/{n}.mp4", "category": c, "split": "dev", "label": c == "generated" and "fake" or "real",
+             "id": n} for n, c in (("a", "real"), ("b", "generated"), ("c", "real"))]
+    (tmp_path / "v").mkdir()
+    for r in rows:
+        (tmp_path / r["file"]).write_bytes(b"x")
+    (tmp_path / "m.csv").write_text("file,category,split,label,id\n"
+                                    + "".join(",".join(r.values()) + "\n" for r in rows))
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    real, seen = avsync.sources.read_sources, []
+
+    def recording(inputs, **kwargs):
+        seen.append(real(inputs, **kwargs))
+        raise avsync.sources.SourceError("recorded")  # stop the command before it decodes anything
+
+    for module in (avsync.sources, avsync.evaluation.manifest, avsync.audit.job):
+        monkeypatch.setattr(module, "read_sources", recording)
+    for name, (before, after) in sorted(COMMANDS.items()):
+        got = []
+        for manifest in ("m.csv", "m.jsonl"):
+            seen.clear()
+            result, lines = _invoke([*before, str(tmp_path / manifest), *after], tmp_path)
+            assert result.exit_code == BAD_INPUT and lines == ["avsync: error: recorded"], (name, result.output)
+            got.append(seen[0])
+        assert got[0] == got[1] and [c.id for c in got[0]] == ["a", "b", "c"], name
