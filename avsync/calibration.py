@@ -26,7 +26,7 @@ import numpy as np
 import yaml
 
 from avsync.config import Settings, VerdictConfig
-from avsync.corpus import ClipEntry
+from avsync.sources import Clip
 from avsync.evaluation.clipset import AnalysisCache, iter_analyses, partner_audio
 from avsync.pipeline import build_report
 from avsync.scoring.base import Scorer
@@ -35,7 +35,7 @@ from avsync.verdict import sync_verdict
 FLAGGED = ("out_of_sync", "mismatch")
 
 
-def collect(entries: list[ClipEntry], scorers: list[Scorer], settings: Settings, negatives: int = 3, seed: int = 0,
+def collect(entries: list[Clip], scorers: list[Scorer], settings: Settings, negatives: int = 3, seed: int = 0,
             jobs: int | None = None, cache: AnalysisCache | None = None, progress: bool = True) -> dict:
     """Per scorer: the genuine clips' and the mismatched pairs' reports (as ``check`` gives them),
     from one front-end pass per clip."""

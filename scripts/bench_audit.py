@@ -93,7 +93,7 @@ def build_clips(folder: Path, count: int, seconds: float) -> str:
 
 
 def run_audit(clips: Path, out: Path, workers: int, time_limit: float) -> dict:
-    cmd = [sys.executable, "-m", "avsync.cli.audit", "audit", str(clips), "--out", str(out), "--quiet",
+    cmd = [sys.executable, "-m", "avsync", "audit", str(clips), "--out", str(out), "--no-progress",
            "--workers", str(workers), "--fail-on", "none", "--time-limit", str(time_limit)]
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)

@@ -29,7 +29,7 @@ VARIANTS = {
 def main() -> None:
     import avsync
     from avsync.config import Settings
-    from avsync.corpus import read_clips
+    from avsync.sources import read_sources
     from avsync.pipeline import resolve_scorer
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--json", dest="json_out")
     args = parser.parse_args()
 
-    clips = read_clips(args.corpus, {args.split})
+    clips = read_sources([args.corpus], split=[args.split])
     scorer = resolve_scorer(args.model)
     base = Settings.load()
     results = {}
@@ -49,7 +49,7 @@ def main() -> None:
         settings.frontend.mouth_crop_shift_y = change.get("shift_y", 0.0)
         rows = []
         for clip in clips:
-            r = avsync.check(clip.path, audio=clip.audio, settings=settings, scorer=scorer, jobs=1)
+            r = avsync.check(clip.video, audio=clip.audio, settings=settings, scorer=scorer, jobs=1)
             if r.min_dist is not None:
                 rows.append({"id": clip.id, "category": clip.category, "lse_d": r.min_dist, "lse_c": r.confidence,
                              "offset": r.av_offset_frames})

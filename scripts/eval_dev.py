@@ -128,14 +128,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from avsync.config import Settings
-    from avsync.corpus import read_clips
+    from avsync.sources import read_sources
     from avsync.evaluation.clipset import AnalysisCache, iter_analyses, partner_audio
     from avsync.pipeline import resolve_scorer
 
     if not Path(args.manifest).exists():
         print(f"eval_dev: error: no manifest at {args.manifest}", file=sys.stderr)
         return 3
-    entries = read_clips(args.manifest, {args.split}, {args.category})
+    entries = read_sources([args.manifest], split=[args.split], category=[args.category])
     if not entries:
         print(f"eval_dev: error: no {args.split}/{args.category} clips in {args.manifest}", file=sys.stderr)
         return 3

@@ -31,7 +31,7 @@ def splice(audio: np.ndarray, donor: np.ndarray, start_s: float, length_s: float
 
 
 def main() -> None:
-    from avsync.corpus import read_clips
+    from avsync.sources import read_sources
     from avsync.media.audio import load_audio
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -42,33 +42,33 @@ def main() -> None:
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
-    clips = [c for c in read_clips(args.corpus, {args.split}, {"real"}) if c.audio is None]
+    clips = [c for c in read_sources([args.corpus], split=[args.split], category=["real"]) if c.audio is None]
     out = Path(args.out)
     (out / "spliced").mkdir(parents=True, exist_ok=True)
     (out / "original").mkdir(exist_ok=True)
-    audios = {c.id: load_audio(c.path, SR) for c in clips}
+    audios = {c.slug: load_audio(c.video, SR) for c in clips}
     meta = []
     for i, clip in enumerate(clips):
-        audio = audios[clip.id]
+        audio = audios[clip.slug]
         duration = len(audio) / SR
         if duration < 4.0:
             continue
         donor = clips[(i + 1 + rng.integers(len(clips) - 1)) % len(clips)]
         length = float(rng.uniform(1.0, min(3.0, duration / 2)))
         start = float(rng.uniform(0.5, duration - length - 0.5))
-        spliced = splice(audio, audios[donor.id][int(start * SR):], start, length)
-        frames, fps, _ = read_frames(clip.path)
-        name = f"spliced/{clip.id}.mp4"
+        spliced = splice(audio, audios[donor.slug][int(start * SR):], start, length)
+        frames, fps, _ = read_frames(clip.video)
+        name = f"spliced/{clip.slug}.mp4"
         write_av(out / name, frames, fps, spliced)
         meta.append({"file": name, "split": args.split, "modify_video": False, "modify_audio": True,
                      "n_fakes": 1, "fake_periods": [[round(start, 3), round(start + length, 3)]],
-                     "duration": round(duration, 3), "original": clip.path, "donor": donor.path})
-        frames, fps, _ = read_frames(clip.path)
-        name = f"original/{clip.id}.mp4"
+                     "duration": round(duration, 3), "original": clip.video, "donor": donor.video})
+        frames, fps, _ = read_frames(clip.video)
+        name = f"original/{clip.slug}.mp4"
         write_av(out / name, frames, fps, audio)
         meta.append({"file": name, "split": args.split, "modify_video": False, "modify_audio": False,
-                     "n_fakes": 0, "fake_periods": [], "duration": round(duration, 3), "original": clip.path})
-        print(f"{clip.id}: {start:.2f}-{start + length:.2f} s from {donor.id}")
+                     "n_fakes": 0, "fake_periods": [], "duration": round(duration, 3), "original": clip.video})
+        print(f"{clip.slug}: {start:.2f}-{start + length:.2f} s from {donor.slug}")
     (out / "metadata.json").write_text(json.dumps(meta, indent=1))
     print(f"{len(meta)} clips -> {out}/metadata.json")
 

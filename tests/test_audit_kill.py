@@ -28,7 +28,7 @@ def _env(sleep: float) -> dict:
 
 
 def _cmd(src: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "avsync.cli.audit", "audit", str(src), "--out", str(out), "-q", "-j", "2",
+    return [sys.executable, "-m", "avsync", "audit", str(src), "--out", str(out), "-q", "-j", "2",
             "--time-limit", "120"]
 
 

@@ -157,7 +157,7 @@ def test_merge_combines_shards_and_dedupes(tmp_path, monkeypatch):
                                          "--fail-on", "mismatch"])
     assert res.exit_code == 0
     res = CliRunner().invoke(merge_cmd, [str(tmp_path / "in"), "--out", str(tmp_path / "x")])
-    assert res.exit_code == 2 and "holds no results.jsonl" in res.output
+    assert res.exit_code == 3 and "holds no results.jsonl" in res.output
 
 
 def test_merge_prefers_a_verdict_over_an_error(tmp_path):

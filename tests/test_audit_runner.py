@@ -135,7 +135,7 @@ def test_hash_mode_survives_touch_and_refuses_mixing_modes(tmp_path, fake):
     key = read_records(tmp_path / "out" / "results.jsonl")[0]["key"]
     assert key.startswith("sha256:")
     res = CliRunner().invoke(audit_cmd, [str(tmp_path / "in"), "--out", str(tmp_path / "out"), "-q"])
-    assert res.exit_code == 2 and "with --hash" in res.output
+    assert res.exit_code == 3 and "with --hash" in res.output
 
 
 def test_cli_exit_codes_and_fail_on(tmp_path, fake):
@@ -151,9 +151,9 @@ def test_cli_exit_codes_and_fail_on(tmp_path, fake):
                                     "--fail-on", "mismatch,error"])
     assert res.exit_code == 0  # out_of_sync no longer fails the run; nothing is checked again
     res = runner.invoke(audit_cmd, [str(tmp_path / "bad"), "--out", str(tmp_path / "o2"), "--fail-on", "bogus"])
-    assert res.exit_code == 2 and "bogus" in res.output
+    assert res.exit_code == 64 and "bogus" in res.output
     res = runner.invoke(audit_cmd, [str(tmp_path / "nowhere"), "--out", str(tmp_path / "o3")])
-    assert res.exit_code == 2 and "no such file or folder" in res.output and "Traceback" not in res.output
+    assert res.exit_code == 3 and "no such file or folder" in res.output and "Traceback" not in res.output
 
 
 def test_unloadable_checker_stops_with_one_clear_error(tmp_path, monkeypatch):

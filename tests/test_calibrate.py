@@ -92,16 +92,15 @@ def clip_folder(tmp_path_factory):
 
 
 def test_calibrate_writes_config_that_check_reads(clip_folder, tmp_path):
-    from avsync.cli.main import _register, cli
+    from avsync.cli.main import cli
     from avsync.config import Settings
     from avsync.pipeline import check
 
-    _register()
     config_dir = tmp_path / "configs"
     shutil.copytree(REPO_CONFIGS, config_dir)
     cache = tmp_path / "cache"
     args = ["calibrate", str(clip_folder), "--model", "baseline", "--config-dir", str(config_dir), "--negatives", "2",
-            "--cache", str(cache), "--jobs", "1", "--no-progress"]
+            "--analysis-cache", str(cache), "--jobs", "1", "--no-progress"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "flagged overall" in result.output
@@ -134,9 +133,8 @@ def test_calibrate_writes_config_that_check_reads(clip_folder, tmp_path):
 
 
 def test_calibrate_bad_manifest_exits_3(tmp_path):
-    from avsync.cli.main import _register, cli
+    from avsync.cli.main import cli
 
-    _register()
     result = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "missing.csv"), "--config-dir", str(REPO_CONFIGS)])
     assert result.exit_code == 3
-    assert "no such manifest" in result.output
+    assert "no such file or folder" in result.output

@@ -18,13 +18,13 @@ def _check(args):
 
 
 def test_check_runs_on_every_clip_without_crashing(corpus_dir):
-    from avsync.corpus import read_clips
+    from avsync.sources import read_sources
 
-    clips = read_clips(corpus_dir)
+    clips = read_sources([corpus_dir])
     assert len(clips) > 100
     # spawn: earlier tests loaded torch and MediaPipe in this process; forked children can hang
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        results = list(pool.map(_check, [(c.path, c.audio) for c in clips]))
+        results = list(pool.map(_check, [(c.video, c.audio) for c in clips]))
     assert len(results) == len(clips)
     for path, verdict, error in results:
         assert verdict in VERDICTS

@@ -34,6 +34,14 @@ class FakeChecker:
                           segments=segs or [], scorer=dict(SCORER))
 
 
+def in_process(checker):
+    """Stands in for the worker pool: the fake checker runs in this process."""
+    def run_pool(items, batch, on_report):
+        for k, (path, audio) in enumerate(items):
+            on_report(k, checker(path, audio=audio))
+    return run_pool
+
+
 def _videos(tmp_path, names):
     for n in names:
         (tmp_path / n).write_bytes(b"not really a video")
@@ -67,10 +75,11 @@ def test_read_csv_and_jsonl_manifests(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("video,label\na.mp4,real\n", "needs a 'path' column"),
-    ("path,kind\na.mp4,real\n", "needs a 'label' column"),
+    ("name,label\na.mp4,real\n", "needs a `path` column"),
+    ("path,kind\na.mp4,real\n", r"m.csv:2: empty 'label'"),
     ("path,label\na.mp4,maybe\n", r"m.csv:2: label 'maybe'"),
-    ("path,label\na.mp4,\n", "empty label"),
+    ("path,label\na.mp4,\n", r"m.csv:2: empty 'label'"),
+    ("path,label\n", "manifest has no rows"),
 ])
 def test_manifest_errors_name_the_place(tmp_path, text, message):
     (tmp_path / "m.csv").write_text(text)
@@ -188,10 +197,10 @@ def test_eval_command_on_a_manifest(tmp_path, monkeypatch):
     lines = ["path,label,group"] + [f"{n},{'real' if n[0] == 'r' else 'fake'},{n[0]}" for n in TABLE]
     (tmp_path / "set.csv").write_text("\n".join(lines) + "\n")
     checker = FakeChecker(TABLE)
-    monkeypatch.setattr(runner, "pipeline_check", checker)
-    monkeypatch.setattr(runner, "scorer_identity", lambda model=None: SCORER)
+    monkeypatch.setattr(runner, "_run_pool", in_process(checker))
+    monkeypatch.setattr(runner, "scorer_identity", lambda model=None, config_dir=None: SCORER)
     args = [str(tmp_path / "set.csv"), "--out", str(tmp_path / "out"), "--bootstrap", "30",
-            "--cache", str(tmp_path / "cache"), "--quiet", "--threshold", "0.75"]
+            "--report-cache", str(tmp_path / "cache"), "--no-progress", "--threshold", "0.75"]
     res = CliRunner().invoke(command, args)
     assert res.exit_code == 0, res.output
     assert "ROC AUC" in res.output and "bad.mp4" in res.output
@@ -220,9 +229,9 @@ def test_eval_command_on_a_dataset_and_bad_input(tmp_path, monkeypatch):
              "000003.mp4": ("mismatch", 0.3, 1.0, None), "000004.mp4": ("in_sync", 0.9, 6.0, None)}
     (tmp_path / "test").mkdir()
     _videos(tmp_path / "test", table)
-    monkeypatch.setattr(runner, "pipeline_check", FakeChecker(table))
-    monkeypatch.setattr(runner, "scorer_identity", lambda model=None: SCORER)
-    res = CliRunner().invoke(command, [str(tmp_path), "--dataset", "lavdf", "--split", "test", "--no-cache",
+    monkeypatch.setattr(runner, "_run_pool", in_process(FakeChecker(table)))
+    monkeypatch.setattr(runner, "scorer_identity", lambda model=None, config_dir=None: SCORER)
+    res = CliRunner().invoke(command, [str(tmp_path), "--dataset", "lavdf", "--split", "test", "--no-report-cache",
                                        "--out", str(tmp_path / "out"), "--bootstrap", "0", "-q"])
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "out/metrics.json").read_text())
@@ -231,22 +240,40 @@ def test_eval_command_on_a_dataset_and_bad_input(tmp_path, monkeypatch):
     assert "AP@0.5" in res.output
 
     res = CliRunner().invoke(command, [str(tmp_path / "nope.csv")])
-    assert res.exit_code != 0 and "manifest not found" in res.output and "Traceback" not in res.output
+    assert res.exit_code == 3 and "no such file or folder" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(command, [str(tmp_path), "--dataset", "lavdf", "--split", "val"])
-    assert res.exit_code != 0 and "unknown split" in res.output
+    assert res.exit_code == 3 and "unknown split" in res.output
 
 
 def _table_checker(path, audio=None, model=None):
     return FakeChecker(TABLE)(path, audio)
 
 
-def test_parallel_scoring_keeps_input_order(tmp_path):
+def test_scoring_keeps_input_order_and_caches_as_it_goes(tmp_path):
     names = ["f1.mp4", "r1.mp4", "bad.mp4", "r2.mp4"]
     _videos(tmp_path, names)
     cache = ReportCache(tmp_path / "cache", SCORER)
     out = runner.score_videos([(str(tmp_path / n), None) for n in names], checker=_table_checker,
-                              cache=cache, jobs=2, progress=False)
+                              cache=cache, progress=False)
     assert [s.path.rsplit("/", 1)[-1] for s in out] == names
     assert [s.report.verdict for s in out] == ["mismatch", "in_sync", "error", "in_sync"]
-    # Results from the workers were cached by the parent as they finished.
     assert ReportCache(tmp_path / "cache", SCORER).get(str(tmp_path / "r2.mp4")).p_sync == 0.8
+
+
+@pytest.mark.slow
+def test_the_worker_pool_stops_a_hung_video_and_goes_on(tmp_path, monkeypatch):
+    """eval and lse run on the audit's pool: a video past the time limit ends as an error, in order."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import audit_helpers
+
+    monkeypatch.setenv("AVSYNC_AUDIT_CHECKER", audit_helpers.FAKE)
+    names = ["a.mp4", "hang.mp4", "flag.mp4", "crash.mp4", "b.mp4"]
+    _videos(tmp_path, names)
+    batch = runner.BatchOptions(workers=2, time_limit_s=3)
+    out = runner.score_videos([(str(tmp_path / n), None) for n in names], batch=batch, progress=False)
+    assert [s.report.verdict for s in out] == ["in_sync", "error", "out_of_sync", "error", "in_sync"]
+    assert out[1].report.error["code"] == "timeout" and out[3].report.error["code"] == "worker_crashed"
+    assert out[2].report.av_offset_ms == 200.0 and out[0].report.scorer == {"name": "fake", "version": "0"}

@@ -9,10 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from avsync.evaluation import lse, runner
-from avsync.evaluation.manifest import ManifestError
 from avsync.report import SyncReport, TrackReport
-
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+from avsync.sources import read_sources
 
 
 def _report(path, d, c, tracks=(), speaking=None, verdict="in_sync"):
@@ -27,21 +25,6 @@ def _corpus_like(root):
         (root / name).write_bytes(b"x")
     (root / "manifest.csv").write_text("file,category,split\nreal/a.mp4,real,train\n"
                                        "real/b.mp4,real,dev\ngenerated/c.mp4,generated,dev\n")
-
-
-def test_collect_inputs_reads_manifest_folders_and_filters_category(tmp_path):
-    _corpus_like(tmp_path)
-    items = lse.collect_inputs([tmp_path], category="real")
-    assert [(Path(v).relative_to(tmp_path).as_posix(), name) for v, _, name in items] == [
-        ("real/a.mp4", "real/a.mp4"), ("real/b.mp4", "real/b.mp4")]
-    assert len(lse.collect_inputs([tmp_path])) == 3
-    # A plain folder is walked; duplicates collapse.
-    plain = lse.collect_inputs([tmp_path / "real", tmp_path / "real" / "a.mp4"])
-    assert [Path(v).name for v, _, _ in plain] == ["a.mp4", "b.mp4"]
-    with pytest.raises(ManifestError, match="--category needs"):
-        lse.collect_inputs([tmp_path / "real"], category="real")
-    with pytest.raises(ManifestError, match="no such file"):
-        lse.collect_inputs([tmp_path / "nope.mp4"])
 
 
 def test_one_number_per_video_and_sample_std():
@@ -90,9 +73,13 @@ def test_lse_command(tmp_path, monkeypatch):
         d, c = values[Path(path).name]
         return _report(path, d, c)
 
-    monkeypatch.setattr(runner, "pipeline_check", checker)
-    monkeypatch.setattr(runner, "scorer_identity", lambda model=None: {"name": "fake", "version": "1"})
-    base = [str(tmp_path / "corpus"), "--cache", str(tmp_path / "cache"), "-q"]
+    def run_pool(items, batch, on_report):  # the fake checker in this process, not in pool workers
+        for k, (path, audio) in enumerate(items):
+            on_report(k, checker(path, audio=audio))
+
+    monkeypatch.setattr(runner, "_run_pool", run_pool)
+    monkeypatch.setattr(runner, "scorer_identity", lambda model=None, config_dir=None: {"name": "fake", "version": "1"})
+    base = [str(tmp_path / "corpus"), "--report-cache", str(tmp_path / "cache"), "-q"]
     res = CliRunner().invoke(command, base + ["--category", "real"])
     assert res.exit_code == 0, res.output
     assert "real/a.mp4" in res.output and "generated/c.mp4" not in res.output
@@ -108,16 +95,18 @@ def test_lse_command(tmp_path, monkeypatch):
     assert res.output.splitlines()[0] == "video,track,lse_d,lse_c,offset_frames,verdict,error"
 
     res = CliRunner().invoke(command, [str(tmp_path / "corpus" / "real"), "--category", "real"])
-    assert res.exit_code != 0 and "--category needs" in res.output and "Traceback" not in res.output
+    assert res.exit_code == 3 and "--category needs" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(command, [str(tmp_path / "nope.mp4")])
+    assert res.exit_code == 3 and "no such file or folder" in res.output
 
 
 @pytest.mark.corpus
-@pytest.mark.skipif(not (CORPUS / "manifest.csv").is_file(), reason="needs ../shared/corpus")
-def test_corpus_categories_resolve_to_files():
+def test_corpus_categories_resolve_to_files(corpus_dir):
+    CORPUS = corpus_dir
     with open(CORPUS / "manifest.csv", newline="") as fh:
         categories = [r["category"] for r in csv.DictReader(fh)]
     expected = {c: categories.count(c) for c in ("real", "generated")}
     for category, n in expected.items():
-        items = lse.collect_inputs([CORPUS], category=category)
-        assert len(items) == n > 0
-        assert all(Path(v).is_file() for v, _, _ in items)
+        clips = read_sources([CORPUS], category=[category])
+        assert len(clips) == n > 0
+        assert all(Path(c.video).is_file() for c in clips)

@@ -126,9 +126,8 @@ def clip_folder(tmp_path_factory):
 
 
 def _cli():
-    from avsync.cli.main import _register, cli
+    from avsync.cli.main import cli
 
-    _register()
     return cli
 
 
@@ -149,8 +148,8 @@ def test_cli_end_to_end(clip_folder, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["/no/such/folder"], "no such manifest"),
-    (["EMPTY"], "no clips found"),
+    (["/no/such/folder"], "no such file or folder"),
+    (["EMPTY"], "no videos found"),
     (["CLIPS", "--model", "no_such_model"], "cannot load model"),
 ])
 def test_cli_bad_input_exits_3(clip_folder, tmp_path, args, message):
@@ -162,7 +161,7 @@ def test_cli_bad_input_exits_3(clip_folder, tmp_path, args, message):
 
 
 def test_several_models_share_one_front_end_pass(clip_folder, monkeypatch):
-    from avsync.corpus import read_clips
+    from avsync.sources import read_sources
     from avsync.evaluation import clipset
     from avsync.evaluation.offsets import evaluate_offsets
     from avsync.scoring.baseline import EnvelopeCorrelationScorer
@@ -173,7 +172,7 @@ def test_several_models_share_one_front_end_pass(clip_folder, monkeypatch):
     calls = []
     real = clipset.analyse
     monkeypatch.setattr(clipset, "analyse", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
-    entries = read_clips(clip_folder)[:2]
+    entries = read_sources([clip_folder])[:2]
     result = evaluate_offsets(entries, [EnvelopeCorrelationScorer(), ShortContext(context_frames=15)],
                               negatives=1, jobs=1, progress=False)
     assert len(calls) == 2

@@ -222,7 +222,7 @@ def test_train_cli_reports_a_missing_cache(tmp_path):
     assert result.exit_code == 3 and "no index.jsonl" in result.output
     cfg_path.write_text(yaml.safe_dump({"cache_dir": "x", "epochz": 1}))
     result = CliRunner().invoke(train, ["--config", str(cfg_path)])
-    assert result.exit_code == 2 and "unknown keys" in result.output
+    assert result.exit_code == 3 and "unknown keys" in result.output
 
 
 def test_default_config_loads():

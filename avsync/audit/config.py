@@ -12,7 +12,6 @@ class AuditConfig(YamlConfig):
     time_limit_s: float = 600.0
     memory_limit_mb: float = 0.0
     fail_on: list[str] = field(default_factory=lambda: ["out_of_sync", "mismatch", "error"])
-    extensions: list[str] = field(default_factory=lambda: ["mp4", "mov", "mkv", "webm", "avi"])
 
     @classmethod
     def load(cls, config_dir: str | Path | None = None) -> "AuditConfig":

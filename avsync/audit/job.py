@@ -9,11 +9,12 @@ from typing import Callable
 
 from avsync.audit.config import AuditConfig
 from avsync.audit.html_report import write_report
-from avsync.audit.inputs import Item, collect, file_key
+from avsync.audit.keys import file_key
 from avsync.audit.shard import shard
 from avsync.audit.runner import RunnerOptions, default_workers, run_items
 from avsync.audit.store import ResultStore
 from avsync.audit.summary import record_id, slim, write_summary
+from avsync.sources import Clip, read_sources
 
 
 @dataclass
@@ -29,6 +30,7 @@ class AuditOptions:
     fail_on: list[str] | None = None
     quiet: bool = False
     config_dir: str | None = None
+    model: str | None = None
 
 
 @dataclass
@@ -49,7 +51,7 @@ def run_audit(opts: AuditOptions, log: Callable[[str], None] | None = None) -> A
     log = log or _stderr
     cfg = AuditConfig.load(opts.config_dir)
     fail_on = set(cfg.fail_on if opts.fail_on is None else opts.fail_on)
-    items = collect(opts.inputs, cfg.extensions)
+    items = read_sources(opts.inputs)
     total_found = len(items)
     if opts.shard:
         items = shard(items, *opts.shard)
@@ -89,6 +91,7 @@ def run_audit(opts: AuditOptions, log: Callable[[str], None] | None = None) -> A
             memory_limit_mb=float(opts.memory_limit_mb if opts.memory_limit_mb is not None else cfg.memory_limit_mb),
             threads_per_worker=max(1, default_workers() // workers),
             worker_log=str(store.dir / "workers.log"),
+            check_options={"model": opts.model, "config_dir": opts.config_dir, "thumbnails": True},
         )
         progress = _Progress(len(todo), fail_on, opts.quiet, log)
 
@@ -121,7 +124,7 @@ def write_outputs(out: Path, records: list[dict], fail_on: set[str]) -> None:
     write_report(out / "report.html", records, fail_on, title=f"avsync audit: {out.resolve().name}")
 
 
-def _keys(items: list[Item], content_hash: bool, threads: int) -> dict[str, str]:
+def _keys(items: list[Clip], content_hash: bool, threads: int) -> dict[str, str]:
     if not content_hash:
         return {it.id: file_key(it, False) for it in items}
     # hashlib releases the GIL, so threads read and hash files in parallel
@@ -157,7 +160,7 @@ class _Progress:
 
             self.bar = tqdm(total=total, unit="video", dynamic_ncols=True, smoothing=0.1, file=sys.stderr)
 
-    def update(self, item: Item, record: dict) -> None:
+    def update(self, item: Clip, record: dict) -> None:
         self.n += 1
         verdict = record.get("verdict")
         self.errors += verdict == "error"

@@ -7,6 +7,7 @@ the batch goes on.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -14,13 +15,13 @@ import subprocess
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from multiprocessing.connection import Connection, wait
 from typing import Callable
 
-from avsync.audit.inputs import Item
 from avsync.report import SyncReport
+from avsync.sources import Clip
 
 MIN_STARTUP_S = 60.0  # a worker must load the checker within max(time limit, this)
 POLL_S = 0.5
@@ -37,6 +38,8 @@ class RunnerOptions:
     memory_limit_mb: float = 0.0
     threads_per_worker: int = 1
     worker_log: str | None = None  # workers' stderr (native library chatter) goes here, not over the progress bar
+    # How each worker calls the checker: ``model`` (a --model spec), ``config_dir``, ``thumbnails``.
+    check_options: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -45,7 +48,7 @@ class _Slot:
     conn: Connection
     started: float
     ready: bool = False
-    task: tuple[int, Item] | None = None
+    task: tuple[int, Clip] | None = None
     task_started: float = 0.0
 
 
@@ -56,7 +59,7 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_items(items: list[Item], options: RunnerOptions, on_record: Callable[[int, dict], None]) -> None:
+def run_items(items: list[Clip], options: RunnerOptions, on_record: Callable[[int, dict], None]) -> None:
     """Check ``items``; call ``on_record(index, record)`` in the main process once per item."""
     if not items:
         return
@@ -74,7 +77,7 @@ def run_items(items: list[Item], options: RunnerOptions, on_record: Callable[[in
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "avsync.audit.worker", str(theirs.fileno()), str(options.threads_per_worker),
-                 str(os.getpid())],
+                 str(os.getpid()), json.dumps(options.check_options)],
                 pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL, stdout=log or subprocess.DEVNULL,
                 stderr=log)
         finally:
@@ -106,7 +109,7 @@ def run_items(items: list[Item], options: RunnerOptions, on_record: Callable[[in
                     slot.task_started = time.monotonic()
                     index, item = slot.task
                     try:
-                        slot.conn.send((index, item.path, item.audio))
+                        slot.conn.send((index, item.video, item.audio))
                     except OSError:  # the worker died while idle: the video goes back in the queue
                         pending.appendleft(slot.task)
                         slot.task = None
@@ -221,15 +224,15 @@ def _rss_mb(pid: int) -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _stamp(record: dict, item: Item, elapsed: float) -> dict:
+def _stamp(record: dict, item: Clip, elapsed: float) -> dict:
     record = dict(record)
     record["id"] = item.id
-    record.setdefault("file", item.path)
+    record.setdefault("file", item.video)
     record["audit"] = {"elapsed_s": round(elapsed, 3),
                        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     return record
 
 
-def error_record(item: Item, code: str, message: str, elapsed: float = 0.0) -> dict:
-    report = SyncReport.failure(item.path, code, message, audio=item.audio)
+def error_record(item: Clip, code: str, message: str, elapsed: float = 0.0) -> dict:
+    report = SyncReport.failure(item.video, code, message, audio=item.audio)
     return _stamp(report.to_dict(), item, elapsed)

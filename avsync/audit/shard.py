@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import hashlib
 
-from avsync.audit.inputs import InputError, Item
+from avsync.sources import Clip
 
 
-def shard(items: list[Item], index: int, count: int) -> list[Item]:
+def shard(items: list[Clip], index: int, count: int) -> list[Clip]:
     """Items of shard ``index`` of ``count`` (0-based), by a stable hash of each id.
 
     The id, not the resume key, decides the shard: a file that changes between runs stays in
@@ -25,7 +25,7 @@ def parse_shard(text: str) -> tuple[int, int]:
         left, right = text.split("/")
         index, count = int(left), int(right)
     except ValueError:
-        raise InputError(f"--shard wants I/N with 0 <= I < N, e.g. 0/4; got {text!r}") from None
+        raise ValueError(f"--shard wants I/N with 0 <= I < N, e.g. 0/4; got {text!r}") from None
     if count < 1 or not 0 <= index < count:
-        raise InputError(f"--shard wants I/N with 0 <= I < N, e.g. 0/4; got {text!r}")
+        raise ValueError(f"--shard wants I/N with 0 <= I < N, e.g. 0/4; got {text!r}")
     return index, count

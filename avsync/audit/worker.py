@@ -7,6 +7,7 @@ tests point it at fake checkers that hang, crash or run out of memory on purpose
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import signal
 import sys
@@ -28,7 +29,23 @@ def resolve_checker(spec: str):
     return getattr(importlib.import_module(module_name), attr)
 
 
-def worker_main(conn, threads: int, parent_pid: int) -> None:
+def check_kwargs(spec: str, options: dict) -> dict:
+    """Keyword arguments for every checker call: the settings and scorer loaded once per worker."""
+    kwargs = {"jobs": 1, "thumbnails": bool(options.get("thumbnails", False))}
+    if options.get("config_dir"):
+        from avsync.config import Settings
+
+        kwargs["settings"] = Settings.load(options["config_dir"])
+    if options.get("model"):
+        kwargs["scorer"] = options["model"]
+        if spec == DEFAULT_CHECKER:
+            from avsync.pipeline import resolve_scorer
+
+            kwargs["scorer"] = resolve_scorer(options["model"])
+    return kwargs
+
+
+def worker_main(conn, threads: int, parent_pid: int, options: dict | None = None) -> None:
     # The main process decides when a worker stops: Ctrl-C or SIGTERM reach it, and it kills us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -38,6 +55,7 @@ def worker_main(conn, threads: int, parent_pid: int) -> None:
     spec = checker_spec()
     try:
         check = resolve_checker(spec)
+        kwargs = check_kwargs(spec, options or {})
     except Exception as exc:  # report why, once, instead of one error record per video
         conn.send(("fatal", f"cannot load the checker {spec}: {type(exc).__name__}: {_one_line(exc)}"))
         return
@@ -54,7 +72,7 @@ def worker_main(conn, threads: int, parent_pid: int) -> None:
         index, path, audio = task
         started = time.monotonic()
         try:
-            report = check(path, audio=audio, jobs=1, thumbnails=True)
+            report = check(path, audio=audio, **kwargs)
             record = report.to_dict() if hasattr(report, "to_dict") else dict(report)
             message = ("done", index, record, time.monotonic() - started)
         except MemoryError:
@@ -88,8 +106,8 @@ def _die_with_parent(parent_pid: int) -> None:
 def main(argv: list[str]) -> None:
     from multiprocessing.connection import Connection
 
-    fd, threads, parent_pid = (int(a) for a in argv)
-    worker_main(Connection(fd), threads, parent_pid)
+    fd, threads, parent_pid = (int(a) for a in argv[:3])
+    worker_main(Connection(fd), threads, parent_pid, json.loads(argv[3]) if len(argv) > 3 else {})
 
 
 if __name__ == "__main__":

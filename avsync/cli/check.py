@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
+from avsync.cli import options
+from avsync.cli.resources import load_settings
 from avsync.report import SyncReport
-
-MODEL_HELP = "scorer: a shipped model name (default, baseline), syncnet_v2:PATH, or a checkpoint path"
 
 
 def summary(report: SyncReport) -> str:
@@ -37,37 +37,31 @@ def summary(report: SyncReport) -> str:
     return "\n".join(lines)
 
 
-@click.command("check")
+@options.command("check")
 @click.argument("path", type=click.Path())
 @click.option("--audio", type=click.Path(), help="pair this audio file (wav, mp3, m4a, flac) with the video")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object (schema avsync.report/1)")
 @click.option("--plot", "plot_path", type=click.Path(), help="write the offset curve and timeline to this PNG")
-@click.option("--model", default=None, help=MODEL_HELP)
-@click.option("--jobs", type=int, default=None, help="processes for the face front-end (default: all cores)")
-@click.option("--config-dir", type=click.Path(file_okay=False), help="read YAML configs from this folder")
+@options.model()
+@options.jobs
 @click.option("--early-ms", type=float, help="tolerance: audio at most this early (default from configs)")
 @click.option("--late-ms", type=float, help="tolerance: audio at most this late (default from configs)")
-@click.option("--progress/--no-progress", default=None, help="progress bar (default: on a terminal)")
+@options.progress
+@options.common
 def command(path, audio, as_json, plot_path, model, jobs, config_dir, early_ms, late_ms, progress):
     """Check whether the speech in PATH belongs to the visible mouth, and the audio-video offset.
 
     Exit code: 0 in_sync, 1 out_of_sync/mismatch, 2 no_face/no_speech/inconclusive, 3 error.
     """
-    from avsync.config import Settings
     from avsync.pipeline import check
 
-    try:
-        settings = Settings.load(config_dir)
-    except Exception as exc:
-        click.echo(f"avsync: error: cannot read configs: {exc}", err=True)
-        sys.exit(3)
+    settings = load_settings(config_dir)
     if early_ms is not None:
         settings.verdict.audio_early_tolerance_ms = early_ms
     if late_ms is not None:
         settings.verdict.audio_late_tolerance_ms = late_ms
-    if progress is None:
-        progress = sys.stderr.isatty() and not as_json
-    report = check(path, audio=audio, settings=settings, scorer=model, jobs=jobs, progress=progress)
+    report = check(path, audio=audio, settings=settings, scorer=model, jobs=jobs,
+                   progress=options.show_progress(progress) and not as_json)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     elif report.verdict != "error":

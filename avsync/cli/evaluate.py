@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from avsync.cli import options
+from avsync.cli.resources import open_report_cache, scorer_identity
 from avsync.evaluation.manifest import ManifestError
 
 
@@ -14,7 +16,7 @@ def _dataset_names() -> list[str]:
     return sorted(ADAPTERS)
 
 
-@click.command("eval")
+@options.command("eval")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--dataset", type=click.Choice(_dataset_names(), case_sensitive=False), default=None,
               help="Read SOURCE as this benchmark's root folder (or metadata file) instead of a manifest.")
@@ -31,18 +33,17 @@ def _dataset_names() -> list[str]:
 @click.option("--bootstrap", type=click.IntRange(min=0), default=None,
               help="Bootstrap resamples for the 95% CIs (0 = none). Default: configs/evaluation.yaml.")
 @click.option("--seed", type=int, default=None, help="Bootstrap seed.")
-@click.option("--model", default=None,
-              help="Scorer, as for avsync check: default, baseline, syncnet_v2:PATH or a checkpoint.")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Videos scored in parallel.")
-@click.option("--cache", "cache_dir", type=click.Path(path_type=Path), default=None,
-              help="Report cache folder (default $AVSYNC_CACHE_DIR or ~/.cache/avsync/reports).")
-@click.option("--no-cache", is_flag=True, help="Score every video again and store nothing.")
+@options.model()
+@options.workers
+@options.limits
+@options.report_cache
 @click.option("--skip-missing", is_flag=True,
               help="Leave out listed videos that are not on disk (a partial download) instead of "
                    "listing them as errors.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def command(source, dataset, split, labels, out_dir, threshold, min_confidence, bootstrap, seed, model, jobs,
-            cache_dir, no_cache, skip_missing, quiet):
+@options.progress
+@options.common
+def command(source, dataset, split, labels, out_dir, threshold, min_confidence, bootstrap, seed, model, workers,
+            time_limit, memory_limit, report_cache_dir, no_report_cache, skip_missing, progress, config_dir):
     """Score a labelled set and report ROC AUC, AP and EER (bootstrap 95% CIs), accuracy,
     precision and recall at the threshold, a verdict x label table and per-group results.
 
@@ -54,25 +55,26 @@ def command(source, dataset, split, labels, out_dir, threshold, min_confidence, 
     likely fake. Reports are cached per video, so evaluating again with other labels decodes
     nothing. Videos that fail are counted and listed, and left out of the metrics.
     """
-    from avsync.evaluation.cache import ReportCache, default_cache_dir
+    from avsync.audit.runner import CheckerUnavailable, default_workers
+    from avsync.config import ConfigError
     from avsync.evaluation.config import EvalConfig
     from avsync.evaluation.evaluate import evaluate_rows, format_table, write_outputs
-    from avsync.evaluation.runner import scorer_identity
+    from avsync.evaluation.runner import BatchOptions
 
+    if split and not dataset:
+        raise click.UsageError("--split needs --dataset")
     try:
         if dataset:
             from avsync.evaluation.adapters import ADAPTERS
 
             rows = ADAPTERS[dataset.lower()].load(source, split=split, labels=labels)
         else:
-            if split:
-                raise click.UsageError("--split needs --dataset")
             from avsync.evaluation.manifest import read_manifest
 
             rows = read_manifest(source)
-        cfg = EvalConfig.load()
-    except (ManifestError, OSError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+        cfg = EvalConfig.load(config_dir)
+    except (ManifestError, ConfigError, OSError, ValueError) as exc:
+        options.fail(str(exc))
     changes = {k: v for k, v in (("threshold", threshold), ("confidence_threshold", min_confidence),
                                  ("bootstrap", bootstrap), ("seed", seed)) if v is not None}
     cfg = cfg.replace(**changes)
@@ -83,15 +85,15 @@ def command(source, dataset, split, labels, out_dir, threshold, min_confidence, 
         if before != len(rows):
             click.echo(f"skipping {before - len(rows)} of {before} listed videos not on disk", err=True)
         if not rows:
-            raise click.ClickException("none of the listed videos is on disk")
+            options.fail("none of the listed videos is on disk")
 
+    cache = open_report_cache(report_cache_dir, no_report_cache, scorer_identity(model, config_dir))
+    batch = BatchOptions(workers=workers or default_workers(), time_limit_s=time_limit,
+                         memory_limit_mb=memory_limit, model=model, config_dir=config_dir)
     try:
-        scorer = scorer_identity(model)  # loads the model once, so a bad --model fails here
-    except (ImportError, ValueError, OSError) as exc:
-        raise click.ClickException(f"cannot load the scorer: {exc}") from None
-    cache = None if no_cache else ReportCache(cache_dir or default_cache_dir(), scorer)
-
-    result = evaluate_rows(rows, cfg, cache=cache, jobs=jobs, progress=not quiet, model=model)
+        result = evaluate_rows(rows, cfg, cache=cache, batch=batch, progress=options.show_progress(progress))
+    except CheckerUnavailable as exc:
+        options.fail(str(exc))
     result["source"] = {"path": str(source), "dataset": dataset, "split": split, "model": model or "default",
                         "labels": labels if dataset else "manifest"}
     title = f"{dataset or Path(source).name}" + (f" {split}" if split else "")

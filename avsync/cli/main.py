@@ -1,46 +1,34 @@
-"""The ``avsync`` command: one click group, one module per concern."""
+"""The ``avsync`` command: one click group, one module per concern.
+
+Importing this module stays cheap: the command modules import torch, MediaPipe and the pipeline
+inside their functions, so ``avsync --help`` or a usage error costs no model loading.
+"""
 from __future__ import annotations
 
 import os
-import sys
 
-os.environ.setdefault("GLOG_minloglevel", "2")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from avsync.cli.options import NATIVE_LOG_DEFAULTS, Group
 
-import click
+# Before anything imports MediaPipe: its native logs stay off unless --verbose lifts them.
+for _var, _level in NATIVE_LOG_DEFAULTS.items():
+    os.environ.setdefault(_var, _level)
 
-from avsync.version import __version__
+import click  # noqa: E402
+
+from avsync.cli import audit, calibrate, check, evaluate, lse, offsets, prepare, train  # noqa: E402
+from avsync.version import __version__  # noqa: E402
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="avsync")
 def cli() -> None:
     """Audio-visual lip-sync consistency detector."""
 
 
-def _register() -> None:
-    from avsync.cli import check
-
-    cli.add_command(check.command)
-    # Optional command modules: each defines ``command`` (or ``commands``).
-    import importlib
-
-    for name in ("prepare", "audit", "evaluate", "lse", "train", "offsets", "calibrate"):
-        try:
-            module = importlib.import_module(f"avsync.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"avsync.cli.{name}":
-                raise
-            continue
-        for cmd in getattr(module, "commands", [getattr(module, "command", None)]):
-            if cmd is not None:
-                cli.add_command(cmd)
+for _command in (check.command, audit.audit, audit.merge, evaluate.command, lse.command, offsets.command,
+                 calibrate.command, prepare.command, train.train):
+    cli.add_command(_command)
 
 
 def main() -> None:
-    _register()
-    try:
-        cli(standalone_mode=True)
-    except KeyboardInterrupt:
-        click.echo("avsync: interrupted", err=True)
-        sys.exit(130)
+    cli()

@@ -2,31 +2,37 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
 
 import click
 
+from avsync.cli import options
+from avsync.cli.resources import load_settings, read_inputs
+from avsync.exit_codes import CANT_CREATE
 
-@click.command("prepare")
-@click.argument("source", type=click.Path(exists=True))
+
+@options.command("prepare")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="cache folder")
-@click.option("--split", "splits", multiple=True, help="only these manifest splits (repeatable)")
-@click.option("--category", "categories", multiple=True, help="only these manifest categories (repeatable)")
-@click.option("--jobs", type=int, default=os.cpu_count(), show_default=True, help="clips processed in parallel")
-def command(source, out_dir, splits, categories, jobs):
-    """Cache mouth crops, lip landmarks and MFCC for SOURCE (a manifest.csv or a folder of videos).
+@options.selection()
+@options.workers
+@options.progress
+@options.common
+def command(inputs, out_dir, split, category, workers, progress, config_dir):
+    """Cache mouth crops, lip landmarks and MFCC for INPUT (a corpus manifest.csv, any CSV/JSONL
+    manifest, a folder of videos or a glob).
 
     Resumes after interruption; clips that cannot be used are skipped with a logged reason.
     """
-    from avsync.corpus import read_clips
+    from avsync.audit.runner import default_workers
     from avsync.train.prepare import prepare
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    entries = read_clips(source, set(splits) or None, set(categories) or None)
-    if not entries:
-        click.echo(f"avsync: error: no clips found in {source}", err=True)
-        sys.exit(3)
-    counts = prepare(entries, out_dir, jobs=jobs, progress=sys.stderr.isatty())
+    settings = load_settings(config_dir)
+    clips = read_inputs(inputs, split, category)
+    try:
+        counts = prepare(clips, out_dir, jobs=workers or default_workers(), progress=options.show_progress(progress),
+                         settings=settings)
+    except OSError as exc:
+        options.fail(f"cannot write the cache in {out_dir}: {exc.strerror or exc}", CANT_CREATE)
     click.echo(f"prepared {counts['ok']} clips, skipped {counts['skipped']}, "
                f"{counts['done_before']} already done -> {out_dir}")

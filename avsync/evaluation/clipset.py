@@ -13,7 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from avsync.config import Settings
-from avsync.corpus import ClipEntry
+from avsync.sources import Clip
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
 from avsync.media.errors import MediaError
@@ -24,9 +24,9 @@ from avsync.scoring.protocol import OffsetCurve, search_offset
 CACHE_VERSION = 1
 
 
-def clip_audio(entry: ClipEntry, settings: Settings) -> AudioFeatures:
+def clip_audio(entry: Clip, settings: Settings) -> AudioFeatures:
     """The clip's audio features on its video clock, as ``analyse`` computes them (no video decode)."""
-    return audio_features(entry.path, entry.audio, settings)
+    return audio_features(entry.video, entry.audio, settings)
 
 
 def same_audio(a: AudioFeatures, b: AudioFeatures, max_lag_s: float = 1.0, threshold: float = 0.9) -> bool:
@@ -50,7 +50,7 @@ def same_audio(a: AudioFeatures, b: AudioFeatures, max_lag_s: float = 1.0, thres
     return best >= threshold
 
 
-def partner_audio(entries: list[ClipEntry], settings: Settings, rounds: int,
+def partner_audio(entries: list[Clip], settings: Settings, rounds: int,
                   seed: int) -> tuple[list[AudioFeatures | None], dict[int, list[int]]]:
     """Each clip's audio features (None where unreadable) and, per clip index, the indices of the
     clips whose audio it is paired with for mismatch tests (see :func:`mismatch_partners`)."""
@@ -139,8 +139,8 @@ class AnalysisCache:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def key(self, entry: ClipEntry, settings: Settings, crop_spec) -> str:
-        ident = [CACHE_VERSION, _identity(entry.path), _identity(entry.audio), asdict(settings.frontend),
+    def key(self, entry: Clip, settings: Settings, crop_spec) -> str:
+        ident = [CACHE_VERSION, _identity(entry.video), _identity(entry.audio), asdict(settings.frontend),
                  asdict(settings.features), settings.protocol.analysis_fps, list(crop_spec) if crop_spec else None]
         return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
@@ -201,9 +201,9 @@ def crop_spec_for(scorers: list[Scorer]):
     return None
 
 
-def iter_analyses(entries: list[ClipEntry], settings: Settings, scorers: list[Scorer], jobs: int | None = None,
+def iter_analyses(entries: list[Clip], settings: Settings, scorers: list[Scorer], jobs: int | None = None,
                   cache: AnalysisCache | None = None, progress: bool = True,
-                  desc: str = "front-end") -> Iterator[tuple[int, ClipEntry, Analysis | None, str]]:
+                  desc: str = "front-end") -> Iterator[tuple[int, Clip, Analysis | None, str]]:
     """(index, entry, analysis or None, reason) per clip, one front-end pass each, with a progress bar.
     A clip that cannot be analysed yields None and a one-line reason; it never stops the run."""
     from tqdm import tqdm
@@ -220,7 +220,7 @@ def iter_analyses(entries: list[ClipEntry], settings: Settings, scorers: list[Sc
         analysis = cache.get(key) if key else None
         if analysis is None:
             try:
-                analysis = analyse(entry.path, entry.audio, settings, jobs, crop_scorer)
+                analysis = analyse(entry.video, entry.audio, settings, jobs, crop_scorer)
             except MediaError as exc:
                 yield index, entry, None, f"{exc.code}: {exc.message}"
                 continue

@@ -12,14 +12,14 @@ import numpy as np
 from avsync.evaluation import metrics, segments
 from avsync.evaluation.config import EvalConfig
 from avsync.evaluation.manifest import Row
-from avsync.evaluation.runner import Checker, fake_score, score_videos
+from avsync.evaluation.runner import BatchOptions, Checker, fake_score, score_videos
 from avsync.report import SyncReport
 
 SCHEMA = "avsync.eval/1"
 FAKE_VERDICTS = ("out_of_sync", "mismatch")
 
 
-def _threshold(cfg: EvalConfig, kinds: set, scorer_name: str) -> tuple[float, str]:
+def _threshold(cfg: EvalConfig, kinds: set, scorer_name: str, config_dir=None) -> tuple[float, str]:
     """The score threshold for accuracy/precision/recall, and how it was chosen."""
     if kinds == {"-confidence"}:
         if cfg.confidence_threshold is not None:
@@ -28,13 +28,13 @@ def _threshold(cfg: EvalConfig, kinds: set, scorer_name: str) -> tuple[float, st
         from avsync.config import Settings
         from avsync.verdict import min_confidence
 
-        c = min_confidence(Settings.load().verdict, scorer_name)
+        c = min_confidence(Settings.load(config_dir).verdict, scorer_name)
         return -c, f"confidence <= {c:g} (verdict.yaml min_confidence for {scorer_name or 'default'})"
     return float(cfg.threshold), f"1 - p_sync >= {cfg.threshold:g} (threshold)"
 
 
 def evaluate_reports(rows: Sequence[Row], reports: Sequence[SyncReport], cfg: EvalConfig,
-                     from_cache: Sequence[bool] | None = None) -> dict[str, Any]:
+                     from_cache: Sequence[bool] | None = None, config_dir=None) -> dict[str, Any]:
     """Metrics for rows scored by ``reports`` (same order).
 
     Rows whose report is an error, or carries neither p_sync nor confidence, are listed under
@@ -60,7 +60,7 @@ def evaluate_reports(rows: Sequence[Row], reports: Sequence[SyncReport], cfg: Ev
     groups = [videos[i]["group"] for i in used]
     kinds = Counter(videos[i]["score_kind"] for i in used)
     scorer = Counter(reports[i].scorer.get("name", "") for i in used).most_common(1)
-    threshold, threshold_note = _threshold(cfg, set(kinds), scorer[0][0] if scorer else "")
+    threshold, threshold_note = _threshold(cfg, set(kinds), scorer[0][0] if scorer else "", config_dir)
     flagged = np.array([videos[i]["verdict"] in FAKE_VERDICTS for i in used], float)
 
     result: dict[str, Any] = {
@@ -102,11 +102,12 @@ def evaluate_reports(rows: Sequence[Row], reports: Sequence[SyncReport], cfg: Ev
 
 
 def evaluate_rows(rows: Sequence[Row], cfg: EvalConfig, checker: Checker | None = None, cache=None,
-                  jobs: int = 1, progress: bool = True, model: str | None = None) -> dict[str, Any]:
-    """Score ``rows`` (through the cache) and evaluate them."""
-    scored = score_videos([(r.path, r.audio) for r in rows], checker=checker, cache=cache, jobs=jobs,
-                          progress=progress, desc="eval", model=model)
-    result = evaluate_reports(rows, [s.report for s in scored], cfg, [s.from_cache for s in scored])
+                  batch: BatchOptions | None = None, progress: bool = True) -> dict[str, Any]:
+    """Score ``rows`` (through the cache, on the worker pool ``batch`` describes) and evaluate them."""
+    scored = score_videos([(r.path, r.audio) for r in rows], checker=checker, cache=cache, batch=batch,
+                          progress=progress, desc="eval")
+    result = evaluate_reports(rows, [s.report for s in scored], cfg, [s.from_cache for s in scored],
+                              config_dir=batch.config_dir if batch else None)
     if cache is not None:
         result["cache"] = {"dir": str(cache.root), "hits": cache.hits, "scorer": cache.scorer}
     return result

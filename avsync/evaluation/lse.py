@@ -9,69 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from avsync.corpus import driving_audio
-from avsync.evaluation.manifest import ManifestError
 from avsync.report import SyncReport
-
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".ts"}
-MANIFEST_SUFFIXES = {".csv", ".jsonl", ".ndjson"}
-
-
-def _manifest_items(path: Path, category: str | None) -> list[tuple[str, str | None, str]]:
-    base = path.parent
-    if path.suffix.lower() == ".csv":
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            records = list(csv.DictReader(fh))
-    else:
-        with open(path, encoding="utf-8") as fh:
-            records = [json.loads(line) for line in fh if line.strip()]
-    if records and not any(k in records[0] for k in ("file", "path")):
-        raise ManifestError(f"{path}: needs a 'file' or 'path' column")
-    if category is not None:
-        if not records or "category" not in records[0]:
-            raise ManifestError(f"{path}: --category needs a 'category' column")
-        records = [r for r in records if str(r.get("category", "")).strip() == category]
-    out = []
-    driving = driving_audio(base)  # generator outputs without an audio stream, in the corpus layout
-    for r in records:
-        rel = r.get("file") or r.get("path")
-        audio = r.get("audio") or driving.get(rel)
-        out.append((str(base / rel), str(base / audio) if audio else None, str(rel)))
-    return out
-
-
-def collect_inputs(inputs: Sequence[str | Path], category: str | None = None) -> list[tuple[str, str | None, str]]:
-    """``(video, audio, display name)`` for files, folders (a folder holding ``manifest.csv`` is
-    read through it, so ``category`` can filter), and manifest files, de-duplicated in order."""
-    items: list[tuple[str, str | None, str]] = []
-    for given in inputs:
-        p = Path(given).expanduser()
-        if p.is_dir() and (p / "manifest.csv").is_file():
-            items += _manifest_items(p / "manifest.csv", category)
-        elif p.is_dir():
-            if category is not None:
-                raise ManifestError(f"{p}: --category needs a folder with manifest.csv (with a category column)")
-            items += [(str(f), None, str(f.relative_to(p))) for f in sorted(p.rglob("*"))
-                      if f.suffix.lower() in VIDEO_SUFFIXES and f.is_file()]
-        elif p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES:
-            items += _manifest_items(p, category)
-        elif p.is_file():
-            if category is not None:
-                raise ManifestError(f"{p}: --category needs a folder with manifest.csv or a manifest file")
-            items.append((str(p), None, str(given)))
-        else:
-            raise ManifestError(f"{given}: no such file or folder")
-    seen, unique = set(), []
-    for item in items:
-        if item[0] not in seen:
-            seen.add(item[0])
-            unique.append(item)
-    return unique
 
 
 def headline(rep: SyncReport) -> tuple[float | None, float | None, int | None, str]:

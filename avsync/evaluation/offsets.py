@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from avsync.config import Settings
-from avsync.corpus import ClipEntry
+from avsync.sources import Clip
 from avsync.evaluation.clipset import (AnalysisCache, best_track, clip_audio, clip_curve, iter_analyses,
                                        mismatch_partners, scored_tracks)
 from avsync.scoring.base import Scorer
@@ -96,7 +96,7 @@ def ranking(genuine: list[float], mismatched: list[float]) -> dict:
     return out
 
 
-def evaluate_offsets(entries: list[ClipEntry], scorers: list[Scorer], settings: Settings | None = None, *,
+def evaluate_offsets(entries: list[Clip], scorers: list[Scorer], settings: Settings | None = None, *,
                      max_shift: int = 15, contexts=CONTEXTS, stride: int = 5, tolerance: int = 1,
                      negatives: int = 3, seed: int = 0, jobs: int | None = None, cache: AnalysisCache | None = None,
                      progress: bool = True, source: str = "") -> dict:
@@ -123,7 +123,7 @@ def evaluate_offsets(entries: list[ClipEntry], scorers: list[Scorer], settings: 
                        "per_clip": [], "pairs": []} for s in scorers}
     for index, entry, analysis, reason in iter_analyses(entries, settings, scorers, jobs, cache, progress,
                                                         desc="eval-offsets"):
-        row = {"id": entry.id, "file": entry.path, "category": entry.category, "split": entry.split,
+        row = {"id": entry.slug, "file": entry.video, "category": entry.category, "split": entry.split,
                "status": "ok" if analysis is not None else "skipped", "reason": reason}
         clips.append(row)
         if analysis is None:
@@ -136,7 +136,7 @@ def evaluate_offsets(entries: list[ClipEntry], scorers: list[Scorer], settings: 
             m = models[scorer.name]
             best = best_track(scored_tracks(analysis, analysis.audio, scorer, settings, max_offset=wide))
             if best is None:
-                m["per_clip"].append({"id": entry.id, "status": "no_speech_windows"})
+                m["per_clip"].append({"id": entry.slug, "status": "no_speech_windows"})
                 continue
             track = best["track"]
             speech = speech_by_shift(analysis.audio.speech_at, best["times"], analysis.frame_dt,
@@ -147,7 +147,7 @@ def evaluate_offsets(entries: list[ClipEntry], scorers: list[Scorer], settings: 
             _add(m["by_category"].setdefault(entry.category or "-", {}), counts)
             m["genuine"].append(best["curve"].confidence)
             m["per_clip"].append({
-                "id": entry.id, "status": "ok", "track": track.track_id, "confidence": round(best["curve"].confidence, 4),
+                "id": entry.slug, "status": "ok", "track": track.track_id, "confidence": round(best["curve"].confidence, 4),
                 "own_offset_frames": best["curve"].av_offset_frames,
                 "accuracy": {k: (round(ok / n, 4) if n else None) for k, (ok, n) in counts.items()}})
             for j in partners.get(index, []):

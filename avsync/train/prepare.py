@@ -14,19 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
-from avsync.corpus import ClipEntry
+from avsync.sources import Clip
 
 log = logging.getLogger("avsync.prepare")
 
 
-def prepare_clip(entry: ClipEntry, out_dir: str, min_track_frames: int = 25) -> list[dict]:
+def prepare_clip(entry: Clip, out_dir: str, min_track_frames: int = 25, settings=None) -> list[dict]:
     """Analyse one clip; write its tracks; return the index lines."""
     from avsync.media.errors import MediaError
     from avsync.pipeline import analyse
 
-    base = {"id": entry.id, "file": entry.path, "split": entry.split, "category": entry.category}
+    base = {"id": entry.slug, "file": entry.video, "split": entry.split, "category": entry.category}
     try:
-        analysis = analyse(entry.path, audio=entry.audio, jobs=1)
+        analysis = analyse(entry.video, audio=entry.audio, settings=settings, jobs=1)
     except MediaError as exc:
         return [{**base, "status": "skipped", "reason": f"{exc.code}: {exc.message}"}]
     except Exception as exc:  # one bad clip never stops the batch
@@ -39,7 +39,7 @@ def prepare_clip(entry: ClipEntry, out_dir: str, min_track_frames: int = 25) -> 
     lines = []
     audio = analysis.audio
     for track in tracks:
-        name = f"{entry.id}__t{track.track_id}.npz"
+        name = f"{entry.slug}__t{track.track_id}.npz"
         tmp = Path(out_dir) / (name + ".tmp.npz")
         np.savez_compressed(
             tmp, crops=track.crops, lips=track.lips_in_crop(), opening=track.opening, times_s=track.times_s,
@@ -64,7 +64,7 @@ def done_ids(index_path: Path) -> set[str]:
     return done
 
 
-def prepare(entries: list[ClipEntry], out_dir: str | Path, jobs: int = 1, progress: bool = True) -> dict:
+def prepare(entries: list[Clip], out_dir: str | Path, jobs: int = 1, progress: bool = True, settings=None) -> dict:
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
@@ -72,22 +72,22 @@ def prepare(entries: list[ClipEntry], out_dir: str | Path, jobs: int = 1, progre
     index_path = out_dir / "index.jsonl"
     _repair_tail(index_path)
     done = done_ids(index_path)
-    todo = [e for e in entries if e.id not in done]
+    todo = [e for e in entries if e.slug not in done]
     counts = {"done_before": len(entries) - len(todo), "ok": 0, "skipped": 0}
     bar = tqdm(total=len(todo), unit="clip", desc="prepare", disable=not progress)
     with open(index_path, "a") as index, ProcessPoolExecutor(max(1, jobs)) as pool:
-        futures = {pool.submit(prepare_clip, e, str(out_dir)): e for e in todo}
+        futures = {pool.submit(prepare_clip, e, str(out_dir), settings=settings): e for e in todo}
         for future in as_completed(futures):
             entry = futures[future]
             try:
                 lines = future.result()
             except Exception as exc:  # a worker that died
-                lines = [{"id": entry.id, "file": entry.path, "split": entry.split, "category": entry.category,
+                lines = [{"id": entry.slug, "file": entry.video, "split": entry.split, "category": entry.category,
                           "status": "skipped", "reason": f"worker failed: {exc.__class__.__name__}"}]
             for line in lines:
                 index.write(json.dumps(line) + "\n")
                 if line["status"] == "skipped":
-                    log.warning("skipped %s: %s", entry.path, line["reason"])
+                    log.warning("skipped %s: %s", entry.video, line["reason"])
             index.flush()
             os.fsync(index.fileno())
             counts["ok" if lines[0]["status"] == "ok" else "skipped"] += 1
