@@ -36,13 +36,15 @@ def speech_envelope(seconds: float, rate: float, seed: int) -> np.ndarray:
     return env
 
 
+FACE_PNG = Path(__file__).with_name("astronaut_face.png")
+
+
 @lru_cache(maxsize=1)
 def _face() -> tuple[np.ndarray, tuple[float, float, float]]:
-    """256x256 crop of the astronaut portrait and its mouth (centre x, centre y, half-width)."""
-    from skimage import data
-
-    image = data.astronaut()[20:300, 100:380]  # RGB, the face and shoulders
-    image = cv2.resize(image, (256, 256), interpolation=cv2.INTER_AREA)
+    """256x256 RGB crop of the astronaut portrait and its mouth (centre x, centre y, half-width)."""
+    # scikit-image's astronaut()[20:300, 100:380] resized with INTER_AREA, shipped as a lossless PNG
+    # so that a user install (no scikit-image) can make clips too.
+    image = cv2.cvtColor(cv2.imread(str(FACE_PNG), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     # Mouth position measured once with FaceMesh on this crop (lip corners 61/291, lips 13/14).
     return image, (113.0, 114.0, 19.5)
 
