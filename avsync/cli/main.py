@@ -25,7 +25,7 @@ def _register() -> None:
     # Optional command modules: each defines ``command`` (or ``commands``).
     import importlib
 
-    for name in ("prepare", "audit", "evaluate", "lse", "train", "offsets", "calibrate"):
+    for name in ("prepare", "audit", "evaluate", "lse", "train", "offsets", "calibrate", "demo"):
         try:
             module = importlib.import_module(f"avsync.cli.{name}")
         except ModuleNotFoundError as exc:
