@@ -1,4 +1,5 @@
 """``avsync demo`` as a newcomer runs it: three clips, three verdicts, offsets, pictures."""
+import os
 import re
 import subprocess
 import sys
@@ -8,15 +9,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAME_MS = 40.0
+# The package under test, whichever folder the command runs from.
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "GLOG_minloglevel": "2"}
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "out"
-    # The package under test, whichever folder the test runs from.
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "GLOG_minloglevel": "2"}
     run = subprocess.run([sys.executable, "-m", "avsync", "demo", "--out", str(out), "--plot"],
-                         capture_output=True, text=True, timeout=600, env=env, cwd=out.parent)
+                         capture_output=True, text=True, timeout=600, env=ENV, cwd=out.parent)
     return run, out
 
 
@@ -55,6 +57,6 @@ def test_demo_into_an_uncreatable_folder_is_one_line_and_exit_73(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     run = subprocess.run([sys.executable, "-m", "avsync", "demo", "--out", str(blocker / "sub")],
-                         capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                         capture_output=True, text=True, timeout=120, env=ENV)
     assert run.returncode == 73
     assert run.stderr.strip().count("\n") == 0 and "cannot create" in run.stderr

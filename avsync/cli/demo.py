@@ -11,7 +11,7 @@ from avsync.exit_codes import CANT_CREATE, FLAGGED, IO_ERROR, OK
 
 SECONDS = 10.0  # enough words that another voice's chance alignments average out
 FACE_SEED = 0
-OTHER_VOICE = {"audio_seed": 100, "pitch_hz": 200.0}  # other words, a higher-pitched speaker
+OTHER_VOICE = {"audio_seed": 104, "pitch_hz": 200.0}  # other words, a higher-pitched speaker
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def line(variant: Variant, report) -> str:
     if report.verdict == "error":
         return f"  {variant.name:<17} error: {report.error['message']}"
     offset = f"{report.av_offset_ms:+5.0f} ms" if report.av_offset_ms is not None else "    - ms"
-    numbers = (f"confidence {report.confidence:.3f}  p_sync {report.p_sync:.2f}"
+    numbers = (f"confidence {report.confidence:.3f}  p_sync {report.p_sync:.3f}"
                if report.confidence is not None and report.p_sync is not None else "")
     mark = "ok" if report.verdict == variant.expected else f"expected {variant.expected}"
     return f"  {variant.name:<17} {report.verdict:<12} offset {offset}  {numbers}  {mark}"
