@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -60,3 +61,27 @@ def test_demo_into_an_uncreatable_folder_is_one_line_and_exit_73(tmp_path):
                          capture_output=True, text=True, timeout=120, env=ENV)
     assert run.returncode == 73
     assert run.stderr.strip().count("\n") == 0 and "cannot create" in run.stderr
+
+
+def test_a_verdict_that_differs_is_named_and_exits_1(tmp_path, monkeypatch):
+    """The exit-code logic alone: the checks answer from a table instead of running the model."""
+    from click.testing import CliRunner
+
+    import avsync.pipeline
+    from avsync.cli import demo
+    from avsync.report import SyncReport
+
+    answers = {"genuine": ("in_sync", 10.0), "audio_late_200ms": ("out_of_sync", -190.0),
+               "another_voice": ("in_sync", -20.0)}
+    monkeypatch.setattr(demo, "write_clips", lambda out: {name: out / f"{name}.mp4" for name in answers})
+    monkeypatch.setattr(avsync.pipeline, "resolve_scorer", lambda spec: SimpleNamespace(describe=lambda: {"name": "table"}))
+
+    def check(path, **_):
+        verdict, offset = answers[Path(path).stem]
+        return SyncReport(file=str(path), verdict=verdict, av_offset_ms=offset, confidence=0.1, p_sync=0.5)
+
+    monkeypatch.setattr(avsync.pipeline, "check", check)
+    result = CliRunner().invoke(demo.command, ["--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "verdict differs for another_voice (in_sync, expected mismatch)" in result.output
+    assert "genuine" in result.output and "all three verdicts as expected" not in result.output
