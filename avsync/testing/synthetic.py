@@ -1,9 +1,10 @@
 """A real face photo whose mouth opens and closes with a speech-like signal, plus matching audio.
 
-The face is NASA's public-domain astronaut portrait from scikit-image. The signal is a train of
+The face is NASA's public-domain portrait of Eileen Collins (scikit-image's ``astronaut``),
+cropped and shipped as ``astronaut_face.png``. The signal is a train of
 syllables (4-6 Hz mouth cycles in words of 0.2-0.7 s, separated by pauses); the audio is a
 voiced buzz whose amplitude follows the same signal, or (``voice="vowels"``) a buzz through
-formants that move with the mouth opening. Delayed, advanced and mismatched variants
+formants that move with the jaw and lips. Delayed, advanced and mismatched variants
 come from shifting the audio or drawing another signal.
 """
 from __future__ import annotations
@@ -153,6 +154,8 @@ def make_talking_clip(path: str | Path, seconds: float = 6.0, fps: float = 25.0,
     """
     import av
 
+    if voice not in VOICES:
+        raise ValueError(f"voice must be one of {', '.join(VOICES)}, not {voice!r}")
     path = Path(path)
     face, mouth = _face()
     video_env = speech_envelope(seconds, fps, seed)
