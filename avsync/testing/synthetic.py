@@ -22,20 +22,60 @@ SAMPLE_RATE = 16000
 ARTICULATION_LEAD_S = 0.06
 
 
-def speech_envelope(seconds: float, rate: float, seed: int) -> np.ndarray:
-    """Mouth opening in [0, 1] sampled at ``rate`` Hz: words of syllables separated by pauses."""
+def _words(seconds: float, seed: int):
+    """(start_s, duration_s, syllable_hz, loudness) of each word, drawn in a fixed order from ``seed``."""
     rng = np.random.default_rng(seed)
-    n = int(round(seconds * rate))
-    env = np.zeros(n)
     t = rng.uniform(0.1, 0.4)
     while t < seconds:
         word = rng.uniform(0.2, 0.7)
         syllable_hz = rng.uniform(4.0, 6.0)
-        lo, hi = int(t * rate), min(n, int((t + word) * rate))
-        phase = np.arange(hi - lo) / rate * syllable_hz * 2 * np.pi
-        env[lo:hi] = np.clip(0.55 - 0.45 * np.cos(phase), 0, 1) * rng.uniform(0.6, 1.0)
+        yield t, word, syllable_hz, rng.uniform(0.6, 1.0)
         t += word + rng.uniform(0.12, 0.6)
+
+
+def speech_envelope(seconds: float, rate: float, seed: int) -> np.ndarray:
+    """Mouth opening in [0, 1] sampled at ``rate`` Hz: words of syllables separated by pauses."""
+    n = int(round(seconds * rate))
+    env = np.zeros(n)
+    for start, word, syllable_hz, loudness in _words(seconds, seed):
+        lo, hi = int(start * rate), min(n, int((start + word) * rate))
+        phase = np.arange(hi - lo) / rate * syllable_hz * 2 * np.pi
+        env[lo:hi] = np.clip(0.55 - 0.45 * np.cos(phase), 0, 1) * loudness
     return env
+
+
+# Consonant spans around a syllable onset (seconds before, after): lips shut then a burst (/p b/),
+# or teeth almost closed over a hiss (/s/).
+STOP_SPAN, HISS_SPAN = (0.04, 0.02), (0.07, 0.03)
+
+
+def consonants(seconds: float, seed: int) -> list[tuple[float, str]]:
+    """(onset_s, kind) for the syllables that start with a consonant: kind ``stop`` or ``hiss``."""
+    rng = np.random.default_rng(seed + 700)
+    found = []
+    for start, word, syllable_hz, _ in _words(seconds, seed):
+        for onset in start + np.arange(0, word, 1 / syllable_hz):
+            kind = rng.choice(["stop", "hiss", "vowel"], p=[0.35, 0.3, 0.35])
+            if kind != "vowel" and onset < seconds:
+                found.append((float(onset), str(kind)))
+    return found
+
+
+def _spans(events, kind: str, span: tuple[float, float], n: int, rate: float) -> np.ndarray:
+    mask = np.zeros(n, bool)
+    for onset, k in events:
+        if k == kind:
+            mask[max(0, int((onset - span[0]) * rate)):max(0, int((onset + span[1]) * rate))] = True
+    return mask
+
+
+def articulate(opening: np.ndarray, events, rate: float) -> np.ndarray:
+    """The mouth opening with each consonant's closure: shut for a stop, nearly shut for a hiss."""
+    opening = opening.copy()
+    opening[_spans(events, "stop", STOP_SPAN, len(opening), rate)] = 0.0
+    hiss = _spans(events, "hiss", HISS_SPAN, len(opening), rate)
+    opening[hiss] = np.minimum(opening[hiss], 0.15)
+    return opening
 
 
 FACE_PNG = Path(__file__).with_name("astronaut_face.png")
@@ -81,8 +121,9 @@ def _frame(face: np.ndarray, mouth: tuple[float, float, float], opening: float, 
     return warped
 
 
-def _buzz(envelope_at_audio_rate: np.ndarray, rounding: np.ndarray, seed: int, pitch_hz: float) -> np.ndarray:
+def _buzz(mouth: dict[str, np.ndarray], seed: int, pitch_hz: float) -> np.ndarray:
     """A voiced buzz whose loudness follows the mouth: only the energy carries the coupling."""
+    envelope_at_audio_rate = mouth["opening"]
     rng = np.random.default_rng(seed + 1000)
     n = len(envelope_at_audio_rate)
     t = np.arange(n) / SAMPLE_RATE
@@ -93,17 +134,18 @@ def _buzz(envelope_at_audio_rate: np.ndarray, rounding: np.ndarray, seed: int, p
     return (0.25 * envelope_at_audio_rate * (buzz + noise) + rng.normal(0, 0.002, n)).astype(np.float32)
 
 
-def _vowels(envelope_at_audio_rate: np.ndarray, rounding: np.ndarray, seed: int, pitch_hz: float) -> np.ndarray:
-    """Source-filter speech: a glottal buzz through formants that move with the mouth.
+def _vowels(mouth: dict[str, np.ndarray], seed: int, pitch_hz: float) -> np.ndarray:
+    """Source-filter speech: a glottal buzz through formants that move with the mouth, and consonants.
 
     A wider jaw opening raises the first formant (closed /i u/ near 280 Hz, open /a/ near 800 Hz);
     rounded lips lower the second (/i/ near 2200 Hz, /u/ near 800 Hz). So the spectrum's shape,
-    which MFCCs see, follows the mouth as in real vowels, not only the loudness.
+    which MFCCs see, follows the mouth as in real vowels, not only the loudness. Stops are silent
+    while the lips are shut and end in a broadband burst; a hiss is noise above 3.5 kHz.
     """
-    from scipy.signal import istft, stft
+    from scipy.signal import butter, istft, sosfilt, stft
 
     rng = np.random.default_rng(seed + 1000)
-    opening = envelope_at_audio_rate
+    opening, rounding = mouth["opening"], mouth["rounding"]
     n = len(opening)
     t = np.arange(n) / SAMPLE_RATE
     f0 = pitch_hz * (1 + 0.12 * np.sin(2 * np.pi * 0.7 * t))
@@ -121,8 +163,10 @@ def _vowels(envelope_at_audio_rate: np.ndarray, rounding: np.ndarray, seed: int,
 
     shape = formant(280 + 520 * o, 90, 1.0) + formant(2200 - 1400 * r, 120, 0.6) + formant(2500, 200, 0.3) + 0.02
     _, speech = istft(spectrum * shape * o[None, :], SAMPLE_RATE, nperseg=window, noverlap=window - hop)
-    speech = speech[:n] / (np.abs(speech).max() + 1e-9) * 0.5
-    return (np.pad(speech, (0, n - len(speech))) + rng.normal(0, 0.002, n)).astype(np.float32)
+    speech = np.pad(speech[:n], (0, max(0, n - len(speech)))) / (np.abs(speech).max() + 1e-9) * 0.5
+    hiss = sosfilt(butter(4, 3500, "highpass", fs=SAMPLE_RATE, output="sos"), rng.normal(0, 1, n))
+    speech += 0.08 * mouth["hiss"] * hiss / hiss.std() + 0.15 * mouth["burst"] * rng.normal(0, 1, n)
+    return (speech + rng.normal(0, 0.002, n)).astype(np.float32)
 
 
 VOICES = {"buzz": _buzz, "vowels": _vowels}
@@ -161,13 +205,21 @@ def make_talking_clip(path: str | Path, seconds: float = 6.0, fps: float = 25.0,
     video_env = speech_envelope(seconds, fps, seed)
     audio_env_fine = speech_envelope(seconds, SAMPLE_RATE / 10, seed if audio_seed is None else audio_seed)
     audio_env = np.repeat(audio_env_fine, 10)[: int(seconds * SAMPLE_RATE)]
-    rounds = voice == "vowels"  # the buzz carries no vowel colour, so its face keeps the lips' width
-    video_rounding = lip_rounding(seconds, fps, seed) if rounds else np.zeros(len(video_env))
-    audio_rounding = np.repeat(lip_rounding(seconds, SAMPLE_RATE / 10, seed if audio_seed is None else audio_seed),
-                               10)[: len(audio_env)]
+    heard_seed = seed if audio_seed is None else audio_seed
+    n = len(audio_env)
+    heard = {"opening": audio_env, "rounding": np.zeros(n), "burst": np.zeros(n), "hiss": np.zeros(n)}
+    video_rounding = np.zeros(len(video_env))
+    if voice == "vowels":  # the buzz carries neither vowel colour nor consonants: its face only opens
+        video_rounding = lip_rounding(seconds, fps, seed)
+        video_env = articulate(video_env, consonants(seconds, seed), fps)
+        events = consonants(seconds, heard_seed)
+        heard["rounding"] = np.repeat(lip_rounding(seconds, SAMPLE_RATE / 10, heard_seed), 10)[:n]
+        heard["opening"] = articulate(audio_env, events, SAMPLE_RATE)
+        heard["burst"] = _spans([(t + STOP_SPAN[1] + 0.01, k) for t, k in events], "stop", (0.01, 0.0), n,
+                                SAMPLE_RATE).astype(float)
+        heard["hiss"] = _spans(events, "hiss", HISS_SPAN, n, SAMPLE_RATE).astype(float)
     shift = int(round((audio_delay_s + ARTICULATION_LEAD_S) * SAMPLE_RATE))
-    audio_env, audio_rounding = (_shifted(a, shift) for a in (audio_env, audio_rounding))
-    samples = VOICES[voice](audio_env, audio_rounding, seed, pitch_hz)
+    samples = VOICES[voice]({k: _shifted(a, shift) for k, a in heard.items()}, seed, pitch_hz)
     rate = Fraction(fps).limit_denominator(1001)
     with av.open(str(path), "w") as container:
         vstream = container.add_stream("libx264", rate=rate)
