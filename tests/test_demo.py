@@ -74,7 +74,8 @@ def test_a_verdict_that_differs_is_named_and_exits_1(tmp_path, monkeypatch):
     answers = {"genuine": ("in_sync", 10.0), "audio_late_200ms": ("out_of_sync", -190.0),
                "another_voice": ("in_sync", -20.0)}
     monkeypatch.setattr(demo, "write_clips", lambda out: {name: out / f"{name}.mp4" for name in answers})
-    monkeypatch.setattr(avsync.pipeline, "resolve_scorer", lambda spec: SimpleNamespace(describe=lambda: {"name": "table"}))
+    table_scorer = SimpleNamespace(describe=lambda: {"name": "table"})
+    monkeypatch.setattr(avsync.pipeline, "resolve_scorer", lambda spec: table_scorer)
 
     def check(path, **_):
         verdict, offset = answers[Path(path).stem]
