@@ -15,7 +15,7 @@ for _var, _level in NATIVE_LOG_DEFAULTS.items():
 
 import click  # noqa: E402
 
-from avsync.cli import audit, calibrate, check, evaluate, lse, offsets, prepare, train  # noqa: E402
+from avsync.cli import audit, calibrate, check, demo, evaluate, lse, offsets, prepare, train  # noqa: E402
 from avsync.version import __version__  # noqa: E402
 
 
@@ -26,7 +26,7 @@ def cli() -> None:
 
 
 for _command in (check.command, audit.audit, audit.merge, evaluate.command, lse.command, offsets.command,
-                 calibrate.command, prepare.command, train.train):
+                 calibrate.command, prepare.command, train.train, demo.command):
     cli.add_command(_command)
 
 
