@@ -15,6 +15,7 @@ class ClipEntry:
     audio: str | None = None
     split: str = ""
     category: str = ""
+    source: str = ""  # the manifest's ``repo``: training weighs sources by it
 
 
 def clip_id(relative: str) -> str:
@@ -47,7 +48,7 @@ def read_clips(source: str | Path, splits: set[str] | None = None, categories: s
             if audio and not Path(audio).is_absolute():
                 audio = str(root / audio)
             entries.append(ClipEntry(row.get("id") or clip_id(rel), str(path), audio or None,
-                                     row.get("split", ""), row.get("category", "")))
+                                     row.get("split", ""), row.get("category", ""), row.get("repo", "")))
     return entries
 
 

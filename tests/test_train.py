@@ -15,7 +15,8 @@ from avsync.models.syncnet_lite import SyncNetLite, normalize_mfcc
 from avsync.train import loop
 from avsync.train.augment import AudioAug, AugmentConfig, augment_crops, logmel_to_mfcc, mfcc_to_logmel
 from avsync.train.config import TrainConfig
-from avsync.train.dataset import WindowDataset, load_clips, make_sample, read_index, write_synthetic_cache
+from avsync.testing.train_fixtures import write_synthetic_cache
+from avsync.train.dataset import WindowDataset, load_clips, make_sample, read_index
 
 TINY_MODEL = {"embed_dim": 16, "visual_channels": [8, 8, 16, 16], "audio_channels": [8, 8, 16], "lip_hidden": 16,
               "dropout": 0.0}

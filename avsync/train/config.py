@@ -10,6 +10,7 @@ import yaml
 from avsync.config import YamlConfig
 from avsync.models.syncnet_lite import ModelConfig
 from avsync.train.augment import AugmentConfig
+from avsync.train.weighting import SourceWeighting
 
 
 @dataclass
@@ -38,14 +39,16 @@ class TrainConfig(YamlConfig):
     augment: bool = True
     model: ModelConfig = field(default_factory=ModelConfig)
     aug: AugmentConfig = field(default_factory=AugmentConfig)
+    sources: SourceWeighting = field(default_factory=SourceWeighting)  # per-source share of each epoch
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> "TrainConfig":
         values = dict(values or {})
         model = ModelConfig.from_dict(values.pop("model", None))
         aug = AugmentConfig.from_dict(values.pop("aug", None))
+        sources = SourceWeighting.from_dict(values.pop("sources", None))
         cfg = super().from_dict(values)
-        cfg.model, cfg.aug = model, aug
+        cfg.model, cfg.aug, cfg.sources = model, aug, sources
         return cfg
 
     @classmethod

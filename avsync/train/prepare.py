@@ -24,7 +24,8 @@ def prepare_clip(entry: ClipEntry, out_dir: str, min_track_frames: int = 25) -> 
     from avsync.media.errors import MediaError
     from avsync.pipeline import analyse
 
-    base = {"id": entry.id, "file": entry.path, "split": entry.split, "category": entry.category}
+    base = {"id": entry.id, "file": entry.path, "split": entry.split, "category": entry.category,
+            "source": entry.source}
     try:
         analysis = analyse(entry.path, audio=entry.audio, jobs=1)
     except MediaError as exc:
