@@ -7,7 +7,7 @@ For each clip it prints:
 - a model-free offset: the mouth opening of the front-end's track against the audio's
   log-energy, correlated at lags of -15..15 frames (positive = audio early, as `check`), per
   clip and pooled over all the clips given (one clip alone is noisy);
-- what the shipped model reads (`check`'s offset and confidence).
+- what the shipped model reads (`check`'s offset and confidence) and the speech fraction.
 
     nice -n 10 python scripts/av_timing.py ../shared/corpus/real/rizkiarm__LipNet__*.mpg
     nice -n 10 python scripts/av_timing.py --self-test FILE   # the model-free offset sees a 200 ms delay
@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from avsync.media.errors import MediaError  # noqa: E402
 
 MAX_LAG_FRAMES = 15
 
@@ -103,10 +105,16 @@ def model_free_curve(analysis) -> np.ndarray:
 
 
 def curve_offset_ms(curve: np.ndarray, frame_dt: float) -> float | None:
-    """The best lag of a correlation curve as an offset; positive = audio early (as ``check``)."""
+    """The best lag of a correlation curve as an offset, refined by a parabola through the peak
+    and its neighbours; positive = audio early (as ``check``)."""
     if not np.isfinite(curve).any():
         return None
-    return -1000.0 * (int(np.nanargmax(curve)) - MAX_LAG_FRAMES) * frame_dt
+    i = int(np.nanargmax(curve))
+    shift = 0.0
+    if 0 < i < len(curve) - 1 and np.isfinite(curve[i - 1:i + 2]).all():
+        bend = curve[i - 1] - 2 * curve[i] + curve[i + 1]
+        shift = 0.5 * (curve[i - 1] - curve[i + 1]) / bend if bend < 0 else 0.0
+    return round(-1000.0 * (i + shift - MAX_LAG_FRAMES) * frame_dt, 1)
 
 
 def measure(path: Path, delay_s: float = 0.0) -> dict:
@@ -118,7 +126,8 @@ def measure(path: Path, delay_s: float = 0.0) -> dict:
     analysis = analyse(str(path), settings=settings, jobs=1, scorer=scorer, audio_delay_s=delay_s)
     report = build_report(analysis, scorer, settings)
     curve = model_free_curve(analysis)
-    return {"model_free_offset_ms": curve_offset_ms(curve, analysis.frame_dt), "model_offset_ms": report.av_offset_ms,
+    return {"model_free_offset_ms": curve_offset_ms(curve, analysis.frame_dt), "speech_fraction": report.speech_fraction,
+            "model_offset_ms": report.av_offset_ms,
             "model_confidence": report.confidence, "verdict": report.verdict, "frame_dt": analysis.frame_dt,
             "model_free_curve": [None if not np.isfinite(v) else round(float(v), 4) for v in curve]}
 
@@ -130,14 +139,18 @@ def main() -> None:
     args = ap.parse_args()
     curves, delayed = [], []
     for path in args.files:
-        row = {"file": path.name, "container": container(path), "decoders": decoder_lag_ms(path), **measure(path)}
+        try:
+            row = {"file": path.name, "container": container(path), "decoders": decoder_lag_ms(path), **measure(path)}
+        except MediaError as exc:
+            print(json.dumps({"file": path.name, "error": f"{exc.code}: {exc.message}"}), flush=True)
+            continue
         curves.append(row["model_free_curve"])
         if args.self_test:
             row["delayed_200ms"] = measure(path, 0.2)
             delayed.append(row["delayed_200ms"]["model_free_curve"])
         print(json.dumps(row), flush=True)
     # One clip's correlation is noisy; the mean curve over a source's clips is what its offset is read from.
-    frame_dt = row["frame_dt"]
+    frame_dt = 1.0 / 25
     for name, rows in (("pooled", curves), ("pooled_delayed_200ms", delayed)):
         if rows:
             mean = np.nanmean(np.array(rows, dtype=float), axis=0)
