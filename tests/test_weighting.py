@@ -84,3 +84,11 @@ def test_training_logs_the_source_shares(cache, tmp_path):
     text = (tmp_path / "run" / "train.log").read_text()
     assert "windows per epoch by source (power 0.5, max_share 0.6" in text
     assert "small:" in text and "big:" in text
+
+
+def test_manifest_repo_becomes_the_clip_source(tmp_path):
+    from avsync.corpus import read_clips
+
+    (tmp_path / "manifest.csv").write_text("file,category,split,repo\nreal/a.mp4,real,train,Org/Repo\nreal/b.mp4,real,train,\n")
+    a, b = read_clips(tmp_path / "manifest.csv")
+    assert (a.source, b.source) == ("Org/Repo", "")
