@@ -1,9 +1,9 @@
 """Training windows read from the ``avsync prepare`` cache.
 
 Cache: ``index.jsonl`` (one entry per clip: id, file, split, category, source (the manifest's
-``repo``), status "ok"/"skipped", reason, npz, n_frames, fps) and one ``.npz`` per clip with ``crops`` (n,48,96) uint8,
-``lips`` (n,L,2) float32 in crop coordinates, ``opening`` (n,), ``times_s`` (n,), ``mfcc``
-(T,13) at 10 ms, ``speech`` (T,) bool, ``mfcc_t0_s``, ``hop_s``, ``fps``.
+``repo``), status "ok"/"skipped", reason, npz, n_frames, fps) and one ``.npz`` per clip with
+``crops`` (n,48,96) uint8, ``lips`` (n,L,2) float32 in crop coordinates, ``opening`` (n,),
+``times_s`` (n,), ``mfcc`` (T,13) at 10 ms, ``speech`` (T,) bool, ``mfcc_t0_s``, ``hop_s``, ``fps``.
 
 A training sample is one 5-frame visual window and a 140-row MFCC segment around it that holds
 the 31 candidate audio windows at -15..15 frames (4 rows per frame), plus which candidates lie
@@ -24,8 +24,7 @@ from torch.utils.data import Dataset
 
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
-from avsync.models.syncnet_lite import (AUDIO_HOPS, AUDIO_STRIDE, CROP_H, CROP_W, WINDOW_FRAMES, mfcc_stats,
-                                        normalize_mfcc)
+from avsync.models.syncnet_lite import AUDIO_HOPS, AUDIO_STRIDE, WINDOW_FRAMES, mfcc_stats, normalize_mfcc
 from avsync.train.augment import AudioAug, AugmentConfig, augment_crops, gain_ramp
 from avsync.train.weighting import SourceWeighting, source_quotas
 
