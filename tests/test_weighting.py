@@ -79,11 +79,12 @@ def test_training_logs_the_source_shares(cache, tmp_path):
     cfg = TrainConfig.from_dict({"cache_dir": str(cache), "epochs": 1, "batch_size": 8, "window_stride": 4,
                                  "threads": 1, "model": {"embed_dim": 16, "visual_channels": [8, 8, 16, 16],
                                                          "audio_channels": [8, 8, 16], "lip_hidden": 16},
-                                 "sources": {"power": 0.5, "max_share": 0.6}})
+                                 "sources": {"power": 0.5, "max_share": 0.6, "weights": {"nowhere": 2.0}}})
     loop.train(cfg, tmp_path / "run", progress=False)
     text = (tmp_path / "run" / "train.log").read_text()
     assert "windows per epoch by source (power 0.5, max_share 0.6" in text
     assert "small:" in text and "big:" in text
+    assert "sources.weights names no training source (a typo?): nowhere" in text
 
 
 def test_manifest_repo_becomes_the_clip_source(tmp_path):

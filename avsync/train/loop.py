@@ -238,6 +238,9 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
     if data.quotas is not None:
         log.info(f"windows per epoch by source (power {cfg.sources.power}, max_share {cfg.sources.max_share}, "
                  f"max_repeat {cfg.sources.max_repeat}):\n" + shares_table(data.source_sizes, data.quotas))
+    unknown = sorted(set(cfg.sources.weights) - set(data.source_sizes))
+    if unknown:
+        log.info(f"sources.weights names no training source (a typo?): {', '.join(unknown)}")
     if start_epoch:
         log.info(f"resuming after epoch {start_epoch - 1} from {last}")
 
