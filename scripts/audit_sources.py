@@ -121,11 +121,19 @@ def table(out: Path, wanted: set[str] | None = None) -> str:
     return "\n".join(lines)
 
 
+def per_source_arg(value: str) -> int | None:
+    if value == "all":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number or 'all', not {value!r}")
+    return int(value)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("manifest", type=Path)
     ap.add_argument("--out", type=Path, default=Path("runs/audit_sources.jsonl"), help="per-clip results (JSONL)")
-    ap.add_argument("--per-source", default="all",
+    ap.add_argument("--per-source", type=per_source_arg, default=None, metavar="N|all",
                     help="real clips per source repository, the first N by file name (default: all)")
     ap.add_argument("--split", action="append", help="only these manifest splits (repeatable)")
     ap.add_argument("--jobs", type=int, default=1, help="only 1: clips run one after another in this process")
@@ -135,8 +143,9 @@ def main() -> None:
         ap.error("--jobs: only 1 is supported (the audit is meant to run beside other work)")
     if not args.manifest.is_file():
         ap.error(f"no such manifest: {args.manifest}")
-    per_source = None if args.per_source == "all" else int(args.per_source)
-    rows = real_rows(args.manifest, per_source, set(args.split) if args.split else None)
+    rows = real_rows(args.manifest, args.per_source, set(args.split) if args.split else None)
+    if args.table_only and not args.out.is_file():
+        ap.error(f"--table-only: no results file {args.out}")
     if not args.table_only:
         run(rows, args.manifest.parent, args.out)
     print(table(args.out, {r["file"] for r in rows}))

@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from avsync.media.errors import MediaError  # noqa: E402
+from avsync.media.probe import probe  # noqa: E402
 
 MAX_LAG_FRAMES = 15
 
@@ -140,6 +141,7 @@ def main() -> None:
     curves, delayed = [], []
     for path in args.files:
         try:
+            probe(path)  # a clear MediaError for what is not a readable video
             row = {"file": path.name, "container": container(path), "decoders": decoder_lag_ms(path), **measure(path)}
         except MediaError as exc:
             print(json.dumps({"file": path.name, "error": f"{exc.code}: {exc.message}"}), flush=True)
