@@ -55,6 +55,11 @@ class Clip:
     slug: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
+    @property
+    def source(self) -> str:
+        """The manifest's ``repo``: training weighs sources by it."""
+        return str(self.extra.get("repo") or "")
+
 
 def parse_label(value: Any) -> int:
     """real/fake, 0/1, true/false (any case) -> 0/1; anything else raises ValueError."""

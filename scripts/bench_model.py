@@ -19,7 +19,8 @@ import torch
 from avsync.models.checkpoint import save_checkpoint
 from avsync.models.syncnet_lite import SyncNetLite
 from avsync.scoring.learned import DEFAULT_WEIGHTS, SyncNetLiteScorer
-from avsync.train.dataset import Clip, synthetic_clip_arrays
+from avsync.testing.train_fixtures import synthetic_clip_arrays
+from avsync.train.dataset import Clip
 
 
 def _rate(fn, n_items: int, repeats: int = 5) -> float:

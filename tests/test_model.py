@@ -10,7 +10,8 @@ from avsync.models.checkpoint import CheckpointError, load_checkpoint, load_opti
 from avsync.models.syncnet_lite import ModelConfig, SyncNetLite, lip_features, normalize_mfcc
 from avsync.scoring.base import SCORERS
 from avsync.scoring.learned import SyncNetLiteScorer, _segments
-from avsync.train.dataset import Clip, synthetic_clip_arrays
+from avsync.testing.train_fixtures import synthetic_clip_arrays
+from avsync.train.dataset import Clip
 
 TINY = ModelConfig(embed_dim=16, visual_channels=[8, 8, 16, 16], audio_channels=[8, 8, 16], lip_hidden=16)
 

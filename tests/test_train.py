@@ -15,7 +15,8 @@ from avsync.models.syncnet_lite import SyncNetLite, normalize_mfcc
 from avsync.train import loop
 from avsync.train.augment import AudioAug, AugmentConfig, augment_crops, logmel_to_mfcc, mfcc_to_logmel
 from avsync.train.config import TrainConfig
-from avsync.train.dataset import WindowDataset, load_clips, make_sample, read_index, write_synthetic_cache
+from avsync.testing.train_fixtures import write_synthetic_cache
+from avsync.train.dataset import WindowDataset, load_clips, make_sample, read_index
 
 TINY_MODEL = {"embed_dim": 16, "visual_channels": [8, 8, 16, 16], "audio_channels": [8, 8, 16], "lip_hidden": 16,
               "dropout": 0.0}
@@ -228,8 +229,26 @@ def test_train_cli_reports_a_missing_cache(tmp_path):
 def test_default_config_loads():
     from pathlib import Path
 
-    cfg = TrainConfig.load(Path(__file__).resolve().parents[1] / "configs" / "train" / "default.yaml")
-    assert cfg.epochs > 0 and cfg.n_offsets == 31
+    folder = Path(__file__).resolve().parents[1] / "configs" / "train"
+    cfg = TrainConfig.load(folder / "default.yaml")
+    assert cfg.epochs > 0 and cfg.n_offsets == 31 and cfg.sources.active
+    for path in folder.glob("*.yaml"):  # every ablation names default.yaml as its base
+        TrainConfig.load(path)
+    real = TrainConfig.load(folder / "real_only.yaml")
+    assert real.categories == ["real"] and real.sources == cfg.sources and real.model == cfg.model
+
+
+def test_config_base_supplies_what_a_file_does_not_set(tmp_path):
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump({"epochs": 7, "lr": 0.1, "model": {"embed_dim": 32, "dropout": 0.3}}))
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump({"base": "a.yaml", "lr": 0.2, "model": {"embed_dim": 64}}))
+    cfg = TrainConfig.load(tmp_path / "b.yaml")
+    assert (cfg.epochs, cfg.lr, cfg.model.embed_dim, cfg.model.dropout) == (7, 0.2, 64, 0.3)
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump({"base": "b.yaml"}))
+    with pytest.raises(ValueError, match="loops"):
+        TrainConfig.load(tmp_path / "b.yaml")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({"base": "missing.yaml"}))
+    with pytest.raises(ValueError, match="no base config"):
+        TrainConfig.load(tmp_path / "c.yaml")
 
 
 def test_torchrun_two_cpu_processes_gloo(cache, tmp_path):

@@ -10,6 +10,7 @@ import yaml
 from avsync.config import YamlConfig
 from avsync.models.syncnet_lite import ModelConfig
 from avsync.train.augment import AugmentConfig
+from avsync.train.weighting import SourceWeighting
 
 
 @dataclass
@@ -38,21 +39,48 @@ class TrainConfig(YamlConfig):
     augment: bool = True
     model: ModelConfig = field(default_factory=ModelConfig)
     aug: AugmentConfig = field(default_factory=AugmentConfig)
+    sources: SourceWeighting = field(default_factory=SourceWeighting)  # per-source share of each epoch
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> "TrainConfig":
         values = dict(values or {})
         model = ModelConfig.from_dict(values.pop("model", None))
         aug = AugmentConfig.from_dict(values.pop("aug", None))
+        sources = SourceWeighting.from_dict(values.pop("sources", None))
         cfg = super().from_dict(values)
-        cfg.model, cfg.aug = model, aug
+        cfg.model, cfg.aug, cfg.sources = model, aug, sources
         return cfg
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
-        with open(path) as fh:
-            return cls.from_dict(yaml.safe_load(fh))
+        """A config file; ``base: other.yaml`` (beside it) supplies every key it does not set,
+        so an ablation states only what it changes."""
+        return cls.from_dict(_read_with_base(Path(path), set()))
 
     @property
     def n_offsets(self) -> int:
         return 2 * self.max_offset_frames + 1
+
+
+def _read_with_base(path: Path, seen: set[Path]) -> dict[str, Any]:
+    if path.resolve() in seen:
+        raise ValueError(f"{path}: `base` loops back to itself")
+    seen.add(path.resolve())
+    with open(path) as fh:
+        values = yaml.safe_load(fh) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: not a mapping of settings")
+    base = values.pop("base", None)
+    if base is None:
+        return values
+    if not (path.parent / base).is_file():
+        raise ValueError(f"{path}: no base config {path.parent / base}")
+    return _merge(_read_with_base(path.parent / base, seen), values)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``; nested sections (model, aug, sources) merge key by key."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out

@@ -1,31 +1,32 @@
 """Training windows read from the ``avsync prepare`` cache.
 
-Cache: ``index.jsonl`` (one entry per clip: id, file, split, category, status "ok"/"skipped",
-reason, npz, n_frames, fps) and one ``.npz`` per clip with ``crops`` (n,48,96) uint8,
-``lips`` (n,L,2) float32 in crop coordinates, ``opening`` (n,), ``times_s`` (n,), ``mfcc``
-(T,13) at 10 ms, ``speech`` (T,) bool, ``mfcc_t0_s``, ``hop_s``, ``fps``.
+Cache: ``index.jsonl`` (one entry per clip: id, file, split, category, source (the manifest's
+``repo``), status "ok"/"skipped", reason, npz, n_frames, fps) and one ``.npz`` per clip with
+``crops`` (n,48,96) uint8, ``lips`` (n,L,2) float32 in crop coordinates, ``opening`` (n,),
+``times_s`` (n,), ``mfcc`` (T,13) at 10 ms, ``speech`` (T,) bool, ``mfcc_t0_s``, ``hop_s``, ``fps``.
 
 A training sample is one 5-frame visual window and a 140-row MFCC segment around it that holds
 the 31 candidate audio windows at -15..15 frames (4 rows per frame), plus which candidates lie
 inside the recording. Window time runs on a 40 ms grid (25 fps, the analysis rate); speed
-perturbation stretches both time axes by the same factor.
+perturbation stretches both time axes by the same factor. Which windows an epoch visits per
+source is set by ``SourceWeighting`` (train/weighting.py).
 """
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
-from avsync.models.syncnet_lite import (AUDIO_HOPS, AUDIO_STRIDE, CROP_H, CROP_W, WINDOW_FRAMES, mfcc_stats,
-                                        normalize_mfcc)
+from avsync.models.syncnet_lite import AUDIO_HOPS, AUDIO_STRIDE, WINDOW_FRAMES, mfcc_stats, normalize_mfcc
 from avsync.train.augment import AudioAug, AugmentConfig, augment_crops, gain_ramp
+from avsync.train.weighting import SourceWeighting, source_quotas
 
 STATS_ROWS = 300  # rows of an augmented clip used to re-estimate its normalisation
 
@@ -47,6 +48,7 @@ class Clip:
     t0_s: float
     hop_s: float
     fps: float
+    source: str = ""  # the repository the clip came from ("" in caches written before sources were kept)
 
     def __post_init__(self) -> None:
         self.stats = mfcc_stats(self.mfcc)
@@ -99,7 +101,7 @@ def load_clip(cache_dir: str | Path, entry: dict) -> Clip:
         return Clip(id=f"{entry['id']}#{entry.get('track', 0)}", category=entry.get("category", ""), crops=z["crops"], lips=z["lips"].astype(np.float32),
                     opening=z["opening"].astype(np.float32), times_s=z["times_s"].astype(np.float64),
                     mfcc=z["mfcc"].astype(np.float32), speech=z["speech"].astype(bool), t0_s=float(z["mfcc_t0_s"]),
-                    hop_s=float(z["hop_s"]), fps=float(z["fps"]))
+                    hop_s=float(z["hop_s"]), fps=float(z["fps"]), source=entry.get("source") or "")
 
 
 def load_clips(cache_dir: str | Path, split: str, categories: list[str] | None = None) -> list[Clip]:
@@ -117,7 +119,7 @@ class WindowDataset(Dataset):
     """Training windows; ``set_epoch`` picks this epoch's windows for this process."""
 
     def __init__(self, clips: list[Clip], *, max_offset: int = 15, min_speech: float = 0.5, stride: int = 1,
-                 augment: AugmentConfig | None = None, seed: int = 0):
+                 augment: AugmentConfig | None = None, seed: int = 0, sources: SourceWeighting | None = None):
         self.clips = clips
         self.max_offset = max_offset
         self.stride = max(1, stride)
@@ -126,6 +128,14 @@ class WindowDataset(Dataset):
         self.eligible = [self._eligible(c, min_speech) for c in clips]
         self.items = np.zeros((0, 2), np.int64)
         self.epoch = 0
+        self.by_source: dict[str, list[int]] = defaultdict(list)
+        for ci, clip in enumerate(clips):
+            self.by_source[clip.source].append(ci)
+        self.source_sizes = {s: int(sum(len(self.eligible[ci]) for ci in cis)) for s, cis in self.by_source.items()}
+        # Without weighting every source keeps its 1-in-stride share; with it, the epoch keeps that size.
+        self.quotas = None
+        if sources is not None and sources.active:
+            self.quotas = source_quotas(self.source_sizes, self.n_windows() // self.stride, sources)
 
     @staticmethod
     def _eligible(clip: Clip, min_speech: float) -> np.ndarray:
@@ -142,18 +152,36 @@ class WindowDataset(Dataset):
     def set_epoch(self, epoch: int, rank: int = 0, world: int = 1, batch: int = 1) -> int:
         """Choose, shuffle and shard this epoch's windows; returns the number of batches per process."""
         rng = np.random.default_rng([self.seed, epoch])
-        items = []
+        picked, rest = [], []
         for ci, elig in enumerate(self.eligible):
             phase = int(rng.integers(self.stride))
-            picked = elig[phase::self.stride]
-            items.append(np.stack([np.full(len(picked), ci), picked], axis=1))
-        items = np.concatenate(items) if items else np.zeros((0, 2), np.int64)
+            keep = np.zeros(len(elig), bool)
+            keep[phase::self.stride] = True
+            picked.append(np.stack([np.full(int(keep.sum()), ci), elig[keep]], axis=1))
+            rest.append(np.stack([np.full(int((~keep).sum()), ci), elig[~keep]], axis=1))
+        if self.quotas is None:
+            parts = picked
+        else:
+            parts = [self._draw(np.concatenate([picked[ci] for ci in cis]), np.concatenate([rest[ci] for ci in cis]),
+                                self.quotas[s], rng) for s, cis in sorted(self.by_source.items())]
+        items = np.concatenate(parts) if parts else np.zeros((0, 2), np.int64)
         items = items[rng.permutation(len(items))]
         n_batches = len(items) // (world * batch)  # every process runs the same number of full batches
         per_rank = n_batches * batch
         self.items = items[rank * per_rank:(rank + 1) * per_rank]
         self.epoch = epoch
         return n_batches
+
+    @staticmethod
+    def _draw(picked: np.ndarray, rest: np.ndarray, quota: int, rng: np.random.Generator) -> np.ndarray:
+        """``quota`` windows of one source: from its 1-in-stride picks first (neighbours are
+        near-duplicates), then its other windows, then repeats."""
+        if quota <= len(picked):
+            return picked[rng.choice(len(picked), quota, replace=False)]
+        if quota <= len(picked) + len(rest):
+            return np.concatenate([picked, rest[rng.choice(len(rest), quota - len(picked), replace=False)]])
+        every = np.concatenate([picked, rest])
+        return np.concatenate([every, every[rng.choice(len(every), quota - len(every), replace=True)]])
 
     def __len__(self) -> int:
         return len(self.items)
@@ -211,67 +239,3 @@ def make_sample(clip: Clip, frame: int, max_offset: int, aug: AugmentConfig | No
         "valid": torch.from_numpy(valid),
         "clip": torch.tensor(clip_index, dtype=torch.long),
     }
-
-
-# --- synthetic caches for tests ------------------------------------------------------------------
-
-def _smooth_noise(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
-    k = np.hanning(2 * width + 1)
-    return np.convolve(rng.normal(size=n + 2 * width), k / k.sum(), mode="same")[width:width + n]
-
-
-def synthetic_clip_arrays(rng: np.random.Generator, n_frames: int, n_lip_points: int = 40, fps: float = 25.0,
-                          hop_s: float = 0.01) -> dict[str, np.ndarray]:
-    """One clip whose mouth opening drives its MFCC at zero offset (the same as a real cache's arrays)."""
-    rows_per_frame = 1.0 / (fps * hop_s)
-    n_rows = int(np.ceil(n_frames * rows_per_frame)) + AUDIO_HOPS
-    syll = np.clip(_smooth_noise(rng, n_rows, 6) * 6, 0, None)  # bursts of opening ~ syllables
-    gate = _smooth_noise(rng, n_rows, 40) > -0.05  # pauses
-    o = np.clip(syll * gate, 0, 1).astype(np.float32)
-    do = np.gradient(o).astype(np.float32)
-    timbre = rng.normal(size=(12, 3)).astype(np.float32)
-    feats = np.stack([o, do * 10, np.sin(np.arange(n_rows) / 7.0) * o], axis=1)
-    mfcc = np.empty((n_rows, 13), np.float32)
-    mfcc[:, 0] = -8 + 10 * o + rng.normal(0, 0.3, n_rows)
-    mfcc[:, 1:] = feats @ timbre.T * 5 + rng.normal(0, 0.5, (n_rows, 12))
-    speech = o > 0.1
-    times = np.arange(n_frames) / fps
-    o_frames = o[np.round(times / hop_s).astype(int)]
-    crops = np.empty((n_frames, CROP_H, CROP_W), np.uint8)
-    base = rng.uniform(90, 170)
-    texture = rng.normal(0, 6, (CROP_H, CROP_W))
-    half = n_lip_points // 2
-    ang = np.linspace(0, 2 * np.pi, half, endpoint=False)
-    lips = np.empty((n_frames, n_lip_points, 2), np.float32)
-    cx, cy, a = CROP_W / 2, CROP_H / 2, 26.0
-    for i, oi in enumerate(o_frames):
-        b = 2.0 + 14.0 * oi
-        img = np.full((CROP_H, CROP_W), base, np.float32) + texture
-        cv2.ellipse(img, (int(cx), int(cy)), (int(a + 5), int(b + 5)), 0, 0, 360, base * 0.6, -1)
-        cv2.ellipse(img, (int(cx), int(cy)), (int(a), max(1, int(round(b)))), 0, 0, 360, 20, -1)
-        crops[i] = np.clip(img + rng.normal(0, 3, img.shape), 0, 255).astype(np.uint8)
-        outer = np.stack([cx + (a + 5) * np.cos(ang), cy + (b + 5) * np.sin(ang)], 1)
-        inner = np.stack([cx + a * np.cos(ang), cy + b * np.sin(ang)], 1)
-        lips[i] = np.concatenate([outer, inner]) / (CROP_W, CROP_H)
-    opening = (2 * (2.0 + 14.0 * o_frames) / (2 * a)).astype(np.float32)
-    return {"crops": crops, "lips": lips, "opening": opening, "times_s": times, "mfcc": mfcc, "speech": speech,
-            "mfcc_t0_s": np.float64(0.0), "hop_s": np.float64(hop_s), "fps": np.float64(fps)}
-
-
-def write_synthetic_cache(root: str | Path, clips: list[tuple[str, str, int]], seed: int = 0,
-                          n_lip_points: int = 40) -> Path:
-    """Write a cache in ``avsync prepare``'s format; ``clips`` lists (split, category, n_frames)."""
-    root = Path(root)
-    (root / "clips").mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    with (root / "index.jsonl").open("w") as fh:
-        for i, (split, category, n_frames) in enumerate(clips):
-            clip_id = f"synthetic_{i:03d}"
-            arrays = synthetic_clip_arrays(rng, n_frames, n_lip_points)
-            np.savez_compressed(root / "clips" / f"{clip_id}.npz", **arrays)
-            fh.write(json.dumps({"id": clip_id, "file": f"{clip_id}.mp4", "split": split, "category": category,
-                                 "status": "ok", "reason": "", "npz": f"clips/{clip_id}.npz", "n_frames": n_frames,
-                                 "fps": 25.0}) + "\n")
-        fh.write(json.dumps({"id": "broken", "file": "broken.mp4", "split": "train", "category": "real",
-                             "status": "skipped", "reason": "no face", "npz": None, "n_frames": 0, "fps": 0}) + "\n")
-    return root

@@ -28,6 +28,7 @@ from avsync.models.syncnet_lite import AUDIO_STRIDE, SyncNetLite
 from avsync.train import distributed as D
 from avsync.train.config import TrainConfig
 from avsync.train.dataset import Clip, WindowDataset, load_clips
+from avsync.train.weighting import shares_table
 
 LAST, BEST = "last.safetensors", "best.safetensors"
 CONTEXT_FRAMES = 15  # the headline context length for dev accuracy
@@ -229,10 +230,17 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
     if not train_clips:
         raise ValueError(f"{cfg.cache_dir}: no usable '{cfg.train_split}' clips in categories {cfg.categories}")
     data = WindowDataset(train_clips, max_offset=cfg.max_offset_frames, min_speech=cfg.min_speech_fraction,
-                         stride=cfg.window_stride, augment=cfg.aug if cfg.augment else None, seed=cfg.seed)
+                         stride=cfg.window_stride, augment=cfg.aug if cfg.augment else None, seed=cfg.seed,
+                         sources=cfg.sources)
     log.info(f"train: {len(train_clips)} clips, {sum(len(c) for c in train_clips)} frames, "
              f"{data.n_windows()} speech windows; dev: {len(dev_clips)} clips; model {model.n_params():,} parameters; "
              f"{ctx.world} process(es) on {ctx.device}, {torch.get_num_threads()} threads each")
+    if data.quotas is not None:
+        log.info(f"windows per epoch by source (power {cfg.sources.power}, max_share {cfg.sources.max_share}, "
+                 f"max_repeat {cfg.sources.max_repeat}):\n" + shares_table(data.source_sizes, data.quotas))
+    unknown = sorted(set(cfg.sources.weights) - set(data.source_sizes))
+    if unknown:
+        log.info(f"sources.weights names no training source (a typo?): {', '.join(unknown)}")
     if start_epoch:
         log.info(f"resuming after epoch {start_epoch - 1} from {last}")
 

@@ -24,7 +24,8 @@ def prepare_clip(entry: Clip, out_dir: str, min_track_frames: int = 25, settings
     from avsync.media.errors import MediaError
     from avsync.pipeline import analyse
 
-    base = {"id": entry.slug, "file": entry.video, "split": entry.split, "category": entry.category}
+    base = {"id": entry.slug, "file": entry.video, "split": entry.split, "category": entry.category,
+            "source": entry.source}
     try:
         analysis = analyse(entry.video, audio=entry.audio, settings=settings, jobs=1)
     except MediaError as exc:
