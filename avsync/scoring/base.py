@@ -10,6 +10,7 @@ import numpy as np
 
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
+from avsync.scoring.sidecar import Calibration, read_calibration
 
 SCORERS: dict[str, Callable[..., "Scorer"]] = {}
 
@@ -32,10 +33,21 @@ def file_digest(path: str | Path) -> str:
 
 
 class Scorer(ABC):
-    """Gives a distance for every (visual window, audio offset) pair; smaller = better match."""
+    """Gives a distance for every (visual window, audio offset) pair; smaller = better match.
+
+    ``weights_digest`` names exactly what was calibrated (the weights' sha256, or a digest of a
+    training-free scorer's parameters) and ``calibration_path`` is the sidecar JSON that holds its
+    calibration; :meth:`load_calibration` reads it (None: uncalibrated)."""
 
     name: str = "scorer"
     version: str = "0"
+    weights_digest: str | None = None
+    calibration_path: Path | None = None
+    calibration: Calibration | None = None
+
+    def load_calibration(self) -> None:
+        self.calibration = (read_calibration(self.calibration_path, self.weights_digest)
+                            if self.weights_digest else None)
 
     @abstractmethod
     def distances(self, track: MouthTrack, audio: AudioFeatures, offsets: np.ndarray,
@@ -46,6 +58,10 @@ class Scorer(ABC):
 
     def describe(self) -> dict[str, str]:
         return {"name": self.name, "version": self.version}
+
+    @property
+    def calibrated(self) -> bool:
+        return self.calibration is not None
 
 
 class EmbeddingScorer(Scorer):

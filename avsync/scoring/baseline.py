@@ -8,11 +8,17 @@ lip height, mouth darkness or MFCC dynamics did (see docs/baseline.md). The dist
 """
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import numpy as np
 
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
 from avsync.scoring.base import Scorer, register_scorer
+
+CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "weights" / "baseline.json"
 
 
 def _rolling_corr(x: np.ndarray, y: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
@@ -51,6 +57,11 @@ class EnvelopeCorrelationScorer(Scorer):
     def __init__(self, context_frames: int = 25, floor_db: float = 40.0):
         self.context_frames = context_frames
         self.floor_db = floor_db
+        # no weights: its calibration is keyed by what changes its distances
+        ident = {"name": self.name, "version": self.version, "context_frames": context_frames, "floor_db": floor_db}
+        self.weights_digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+        self.calibration_path = CALIBRATION_FILE
+        self.load_calibration()
 
     def _envelope(self, audio: AudioFeatures) -> np.ndarray:
         energy = audio.log_energy
