@@ -201,8 +201,9 @@ class Measurement:
 
 
 def measure(analysis: Analysis, scorer: Scorer, settings: Settings, *, audio: AudioFeatures | None = None,
-            max_offset_ms: float | None = None) -> Measurement:
-    """The gates that need no calibration, then every track scored over ``check``'s search."""
+            max_offset_ms: float | None = None, search: int | None = None) -> Measurement:
+    """The gates that need no calibration, then every track scored over ``check``'s search
+    (±``max_offset_ms``, or exactly ±``search`` frames when given)."""
     vcfg, proto = settings.verdict, settings.protocol
     audio = analysis.audio if audio is None else audio
     if not analysis.tracks:
@@ -211,8 +212,8 @@ def measure(analysis: Analysis, scorer: Scorer, settings: Settings, *, audio: Au
         return Measurement("no_speech", None, [], None)
     if analysis.fps < proto.min_analysis_fps:
         return Measurement("inconclusive", "low_frame_rate", [], None)
-    scored = score_tracks(analysis, scorer, settings, audio=audio,
-                          search=search_frames(analysis, settings, max_offset_ms))
+    search = search_frames(analysis, settings, max_offset_ms) if search is None else search
+    scored = score_tracks(analysis, scorer, settings, audio=audio, search=search)
     best = speaking_track(scored)
     if best is not None and abs(best.curve.best_k) == (len(best.curve.offsets) - 1) // 2:
         # the minimum sits on the last searched offset: the true offset may lie beyond the search
@@ -237,8 +238,10 @@ def clip_verdict(m: Measurement, calibration: Calibration | None, cfg) -> tuple[
 
 def check(path, audio=None, *, settings: Settings | None = None, scorer: str | Scorer | None = None,
           jobs: int | None = None, thumbnails: bool = False, progress: bool = False,
-          audio_delay_s: float = 0.0, max_offset_ms: float | None = None) -> SyncReport:
-    """Check one video and return its report. Never raises for bad input: the report says ``error``."""
+          audio_delay_s: float = 0.0, max_offset_ms: float | None = None,
+          protocol_search: bool = False) -> SyncReport:
+    """Check one video and return its report. Never raises for bad input: the report says ``error``.
+    ``protocol_search`` searches the literature's ±``max_offset_frames`` instead (``lse``)."""
     path = str(path)
     try:
         settings = settings or Settings.load()
@@ -247,7 +250,8 @@ def check(path, audio=None, *, settings: Settings | None = None, scorer: str | S
         except ValueError as exc:
             return SyncReport.failure(path, "bad_model", str(exc), version=__version__)
         analysis = analyse(path, audio, settings, jobs, scorer, audio_delay_s, progress)
-        report = build_report(analysis, scorer, settings, thumbnails, max_offset_ms)
+        search = settings.protocol.max_offset_frames if protocol_search else None
+        report = build_report(analysis, scorer, settings, thumbnails, max_offset_ms, search)
         report.audio = str(audio) if audio is not None else None
         return report
     except MediaError as exc:
@@ -265,7 +269,7 @@ def _str(value):
 
 
 def build_report(analysis: Analysis, scorer: Scorer, settings: Settings, thumbnails: bool = False,
-                 max_offset_ms: float | None = None) -> SyncReport:
+                 max_offset_ms: float | None = None, search: int | None = None) -> SyncReport:
     tick = time.perf_counter()
     vcfg, proto = settings.verdict, settings.protocol
     calibration = scorer.calibration
@@ -279,7 +283,7 @@ def build_report(analysis: Analysis, scorer: Scorer, settings: Settings, thumbna
     if analysis.step > 1:
         report.scorer = {**report.scorer, "analysis_step": str(analysis.step)}
 
-    m = measure(analysis, scorer, settings, max_offset_ms=max_offset_ms)
+    m = measure(analysis, scorer, settings, max_offset_ms=max_offset_ms, search=search)
     report.verdict, report.verdict_reason = m.verdict or "inconclusive", m.reason
     if m.scored:
         search = (len(m.scored[0].offsets) - 1) // 2

@@ -35,7 +35,9 @@ def command(inputs, category, all_tracks, fmt, out, model, jobs, cache_dir, no_c
     """
     from avsync.evaluation import lse
     from avsync.evaluation.cache import ReportCache, default_cache_dir
-    from avsync.evaluation.runner import score_videos, scorer_identity
+    from functools import partial
+
+    from avsync.evaluation.runner import pipeline_check, score_videos, scorer_identity
 
     try:
         items = lse.collect_inputs(inputs, category)
@@ -49,8 +51,9 @@ def command(inputs, category, all_tracks, fmt, out, model, jobs, cache_dir, no_c
     except (ImportError, ValueError, OSError) as exc:
         raise click.ClickException(f"cannot load the scorer: {exc}") from None
     cache = None if no_cache else ReportCache(cache_dir or default_cache_dir(), scorer)
+    # lse keeps the literature's ±15-frame search (LSE-C is a median over the searched offsets)
     scored = score_videos([(v, a) for v, a, _ in items], cache=cache, jobs=jobs, progress=not quiet, desc="lse",
-                          model=model)
+                          checker=partial(pipeline_check, model=model, protocol_search=True))
     reports = [s.report for s in scored]
     rows = lse.lse_rows([name for _, _, name in items], reports, all_tracks=all_tracks)
     summ = lse.summary(reports)

@@ -19,7 +19,6 @@ from avsync.frontend.track import MouthTrack
 from avsync.media.errors import MediaError
 from avsync.pipeline import Analysis, analyse, audio_features
 from avsync.scoring.base import Scorer
-from avsync.scoring.protocol import OffsetCurve, search_offset
 
 CACHE_VERSION = 1
 
@@ -92,38 +91,6 @@ def mismatch_partners(audios: list[AudioFeatures | None], rounds: int, seed: int
                 taken.add(j)
                 pairs.append((i, j))
     return sorted(pairs)
-
-
-def scored_tracks(analysis: Analysis, audio: AudioFeatures, scorer: Scorer, settings: Settings,
-                  max_offset: int | None = None) -> list[dict]:
-    """Each track's distance matrix over ±``max_offset`` frames (default: the protocol's) against
-    ``audio``, its per-window speech mask, and its whole-clip curve over the protocol's ±search."""
-    proto = settings.protocol
-    search = proto.max_offset_frames
-    max_offset = search if max_offset is None else max(max_offset, search)
-    offsets = np.arange(-max_offset, max_offset + 1)
-    centre = slice(max_offset - search, max_offset + search + 1)
-    out = []
-    for track in analysis.tracks:
-        dists = scorer.distances(track, audio, offsets, analysis.frame_dt, proto.window_frames)
-        times = track.times_s[:len(dists)]
-        speech = audio.speech_at(times, proto.window_frames * analysis.frame_dt)
-        curve = None
-        if speech.sum() >= proto.min_windows:
-            curve = search_offset(dists[:, centre], offsets[centre], speech)
-        out.append({"track": track, "dists": dists, "offsets": offsets, "times": times, "curve": curve})
-    return out
-
-
-def best_track(scored: list[dict]) -> dict | None:
-    """The speaking track, chosen as ``check`` does: the strongest sync (highest confidence)."""
-    usable = [s for s in scored if s["curve"] is not None]
-    return max(usable, key=lambda s: s["curve"].confidence) if usable else None
-
-
-def clip_curve(analysis: Analysis, audio: AudioFeatures, scorer: Scorer, settings: Settings) -> OffsetCurve | None:
-    found = best_track(scored_tracks(analysis, audio, scorer, settings))
-    return found["curve"] if found else None
 
 
 # --- analyses, optionally cached on disk --------------------------------------------------------

@@ -35,11 +35,13 @@ def _scorer(model: str | None):
     return _SCORERS[key]
 
 
-def pipeline_check(path: str, audio: str | None = None, model: str | None = None) -> SyncReport:
-    """The default checker: one video, one worker (parallelism is across videos here)."""
+def pipeline_check(path: str, audio: str | None = None, model: str | None = None,
+                   protocol_search: bool = False) -> SyncReport:
+    """The default checker: one video, one worker (parallelism is across videos here).
+    ``protocol_search``: the literature's ±15-frame search (``lse``) instead of ``check``'s ±2 s."""
     from avsync.pipeline import check
 
-    return check(path, audio=audio, scorer=_scorer(model), jobs=1)
+    return check(path, audio=audio, scorer=_scorer(model), jobs=1, protocol_search=protocol_search)
 
 
 def fake_score(report: SyncReport) -> tuple[float | None, str | None]:

@@ -77,8 +77,18 @@ class EmbeddingScorer(Scorer):
     def embed_audio(self, audio: AudioFeatures, starts: np.ndarray) -> np.ndarray:
         """(len(starts), D) embedding of ``audio_window_hops`` MFCC rows from each start row."""
 
-    def distances(self, track, audio, offsets, frame_dt, window):
+    def visual_embeddings(self, track: MouthTrack, window: int) -> np.ndarray:
+        """:meth:`embed_visual`, remembered for the last track: one clip is scored against several
+        audios in a row (calibration, the dev variants), and the video side does not change."""
+        memo = getattr(self, "_visual_memo", None)
+        if memo is not None and memo[0] is track and memo[1] == window and memo[2] == len(track):
+            return memo[3]
         visual = self.embed_visual(track, window)
+        self._visual_memo = (track, window, len(track), visual)
+        return visual
+
+    def distances(self, track, audio, offsets, frame_dt, window):
+        visual = self.visual_embeddings(track, window)
         n = len(visual)
         times = track.times_s[:n, None] + offsets[None, :] * frame_dt
         rows = audio.index_at(times)
