@@ -280,6 +280,8 @@ def build_report(analysis: Analysis, scorer: Scorer, settings: Settings, thumbna
                         calibrated=calibration is not None,
                         offset_bias_ms=calibration.offset_bias_ms if calibration else 0.0)
     report.timings_s = analysis.timings_s
+    report.tolerance = {"preset": vcfg.tolerance, "audio_early_ms": vcfg.audio_early_tolerance_ms,
+                        "audio_late_ms": vcfg.audio_late_tolerance_ms}
     if analysis.step > 1:
         report.scorer = {**report.scorer, "analysis_step": str(analysis.step)}
 
@@ -300,13 +302,16 @@ def build_report(analysis: Analysis, scorer: Scorer, settings: Settings, thumbna
         by_track[id(ts)] = tr
         report.tracks.append(tr)
 
-    if m.verdict is None:
+    if m.best is not None and m.reason not in ("too_short", "face_too_rare"):
         best = by_track[id(m.best)]
         report.speaking_track = best.track_id
         for key in ("av_offset_ms", "av_offset_frames", "confidence", "min_dist", "p_sync", "av_offset_ci_ms", "offset_ambiguity",
                     "offset_curve", "timeline", "segments", "drift_ms_per_min"):
             setattr(report, key, getattr(best, key))
-        report.verdict, report.verdict_reason = best.verdict, best.verdict_reason
+        if m.verdict is None:
+            report.verdict, report.verdict_reason = best.verdict, best.verdict_reason
+        else:
+            best.verdict, best.verdict_reason = m.verdict, m.reason
         report.av_offset_ms_subframe = best.av_offset_ms
         report.offsets_frames = [int(-k) * analysis.step for k in m.best.curve.offsets]
         if thumbnails:

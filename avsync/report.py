@@ -53,6 +53,7 @@ class SyncReport:
     calibrated: bool | None = None  # False: the scorer has no calibration for these weights
     offset_bias_ms: float | None = None  # subtracted from the raw reading (from the calibration)
     search_ms: list[float] | None = None  # offsets searched, [min, max] in ms
+    tolerance: dict[str, Any] | None = None  # {"preset", "audio_early_ms", "audio_late_ms"} the verdict used
     tracks: list[TrackReport] = field(default_factory=list)
     speaking_track: int | None = None
     scorer: dict[str, str] = field(default_factory=dict)

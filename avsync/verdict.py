@@ -40,7 +40,7 @@ class Decision:
     verdict: str
     reason: str | None
     offset_ms: float  # bias-corrected
-    ci_ms: list[float]  # [lo, hi], bias-corrected, the model's own offset error included
+    ci_ms: list[float] | None  # [lo, hi], bias-corrected, model error included; None: not measurable
     p_sync: float | None
 
 
@@ -77,7 +77,7 @@ def offset_interval(est: OffsetEstimate, calibration: Calibration | None) -> tup
 def decide(est: OffsetEstimate, calibration: Calibration | None, cfg: VerdictConfig) -> Decision:
     offset, lo, hi = offset_interval(est, calibration)
     p = p_sync(est.confidence, calibration)
-    ci = [round(lo, 1), round(hi, 1)]
+    ci = [round(lo, 1), round(hi, 1)] if math.isfinite(lo) and math.isfinite(hi) else None
 
     def out(verdict: str, reason: str | None = None) -> Decision:
         return Decision(verdict, reason, round(offset, 1), ci, p)

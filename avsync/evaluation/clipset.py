@@ -28,20 +28,29 @@ def clip_audio(entry: ClipEntry, settings: Settings) -> AudioFeatures:
     return audio_features(entry.path, entry.audio, settings)
 
 
-def same_audio(a: AudioFeatures, b: AudioFeatures, max_lag_s: float = 1.0, threshold: float = 0.9) -> bool:
+# Twin recordings (generator variants driven by one audio file) are never mismatch partners.
+TWIN_MAX_LAG_S = 1.0  # lags tried either way: generators trim or pad their driving audio a little
+TWIN_CORRELATION = 0.9  # envelopes correlating above this at some lag carry the same recording
+TWIN_MIN_HOPS = 100  # shorter envelopes (1 s) are too short to tell
+TWIN_MIN_OVERLAP_HOPS = 50
+TWIN_LAG_STEP_HOPS = 2  # 20 ms: finer than the envelope's own smoothness needs
+
+
+def same_audio(a: AudioFeatures, b: AudioFeatures, max_lag_s: float = TWIN_MAX_LAG_S,
+               threshold: float = TWIN_CORRELATION) -> bool:
     """Whether two clips carry the same recording (generator variants driven by one audio file):
     their log-energy envelopes correlate above ``threshold`` at some lag within ``max_lag_s``."""
     x, y = a.log_energy, b.log_energy
     n = min(len(x), len(y))
     lag_max = int(round(max_lag_s / a.hop_s))
-    if n < 4 * lag_max or n < 100:
+    if n < 4 * lag_max or n < TWIN_MIN_HOPS:
         return False
     best = -1.0
-    for lag in range(-lag_max, lag_max + 1, 2):
+    for lag in range(-lag_max, lag_max + 1, TWIN_LAG_STEP_HOPS):
         xs = x[max(0, lag):n + min(0, lag)]
         ys = y[max(0, -lag):n - max(0, lag)]
         m = min(len(xs), len(ys))
-        if m < 50:
+        if m < TWIN_MIN_OVERLAP_HOPS:
             continue
         c = np.corrcoef(xs[:m], ys[:m])[0, 1]
         if np.isfinite(c):

@@ -42,14 +42,20 @@ def sync_segments(timeline: list[dict], cfg: VerdictConfig, calibration: Calibra
     return segments
 
 
-def drift_ms_per_min(timeline: list[dict], min_points: int = 4) -> float | None:
+DRIFT_MIN_POINTS = 4  # fewer timeline windows than this give no line
+DRIFT_MIN_SPAN_S = 2.0  # nor do windows spanning less time than this: a slope needs a baseline
+DRIFT_MIN_SPEECH = 0.5  # a window with less speech than this has no reliable offset
+
+
+def drift_ms_per_min(timeline: list[dict], min_points: int = DRIFT_MIN_POINTS) -> float | None:
     """Slope of a robust line through confident per-window offsets, in ms per minute."""
     points = [(r["start_s"], r["av_offset_ms"]) for r in timeline
-              if r.get("av_offset_ms") is not None and r.get("speech", 0) >= 0.5 and (r.get("confidence") or 0) > 0]
+              if r.get("av_offset_ms") is not None and r.get("speech", 0) >= DRIFT_MIN_SPEECH
+              and (r.get("confidence") or 0) > 0]
     if len(points) < min_points:
         return None
     t, y = np.array(points, dtype=float).T
-    if np.ptp(t) < 2.0:
+    if np.ptp(t) < DRIFT_MIN_SPAN_S:
         return None
     from scipy.stats import theilslopes
 
