@@ -7,9 +7,11 @@ carries the same recording). For one scorer (see :class:`avsync.scoring.sidecar.
   clips below it (called ``mismatch``);
 - ``p_sync``: a logistic regression of genuine-vs-mismatched on confidence (scikit-learn), stored
   as slope and intercept in raw confidence units;
-- ``offset_bias_ms``: the median offset of the genuine clips above the threshold (the model's zero);
+- ``offset_bias_ms``: the median offset of the genuine clips above the threshold and not
+  ambiguous (the model's zero);
 - ``offset_error_ms``: the smallest error that, added in quadrature to each clip's own bootstrap
-  spread, makes the interval of ``ci_level`` of those genuine clips contain 0.
+  spread, makes the interval of ``ci_level`` of those genuine clips contain 0, counting only
+  readings within ``ci_mode_radius_ms`` of the bias (the others are gross errors, counted apart).
 
 Honest numbers: the clips are grouped by source (the manifest's ``repo`` column) and every group is
 scored with a calibration fitted on the other groups only (:func:`cross_fit`); those out-of-fold
@@ -133,10 +135,15 @@ def fit_calibration(genuine: list[dict], mismatched: list[dict], cfg: VerdictCon
     mis = [r["estimate"]["confidence"] for r in mismatched if r["estimate"] is not None]
     threshold = choose_threshold([e.confidence for e in gen], target_flag_rate)
     params = fit_p_sync([e.confidence for e in gen], mis)
-    kept = [e for e in gen if e.confidence >= threshold]
+    # the offset error describes locked estimates: a clip the rule would not judge (ambiguous) or
+    # whose reading is a gross error (another minimum, beyond ci_mode_radius_ms) is left out of it
+    kept = [e for e in gen if e.confidence >= threshold and e.ambiguity <= cfg.ci_max_ambiguity]
     bias = round(float(np.median([e.offset_ms for e in kept])), 1) if kept else 0.0
-    error = fit_offset_error(kept, bias, cfg.ci_level)
-    return Calibration(digest, threshold, params, bias, error)
+    locked = [e for e in kept if abs(e.offset_ms - bias) <= cfg.ci_mode_radius_ms]
+    error = fit_offset_error(locked, bias, cfg.ci_level)
+    return Calibration(digest, threshold, params, bias, error,
+                       {"locked_genuine_clips": len(locked), "gross_errors": len(kept) - len(locked),
+                        "ambiguous_genuine_clips": sum(e.ambiguity > cfg.ci_max_ambiguity for e in gen)})
 
 
 def cross_fit(scores: dict, cfg: VerdictConfig, target_flag_rate: float, digest: str) -> dict[str, Calibration]:

@@ -135,7 +135,7 @@ class VerdictConfig(YamlConfig):
     ci_seed: int = 0
     ci_max_width_ms: float = 250.0
     ci_mode_radius_ms: float = 200.0
-    ci_max_ambiguity: float = 0.1
+    ci_max_ambiguity: float = 0.25
 
     def __post_init__(self):
         self.use_tolerance(self.tolerance, keep_explicit=True)

@@ -63,7 +63,7 @@ def command(manifest, split, category, models, target_flag_rate, config_dir, neg
         except ValueError as exc:
             fail(f"cannot calibrate {scorer.name}: {exc}")
         out_of_fold = verdict_rates(scores, folds, settings.verdict)
-        calibration.fitted_on = provenance(scores, manifest, list(split), list(category), negatives, seed,
+        calibration.fitted_on = calibration.fitted_on | provenance(scores, manifest, list(split), list(category), negatives, seed,
                                            target_flag_rate, settings.verdict, out_of_fold)
         results[scorer.name] = (scorer, calibration, folds)
         click.echo(format_summary(scorer.name, calibration, out_of_fold, collected["skipped"]))
