@@ -7,11 +7,11 @@ The rule (docs/pipeline.md, "The verdict rule"), in this order:
 2. the offset outside the tolerance with ``p_sync`` below ``offset_min_p_sync``: ``mismatch``
    (a weak best match far away is another voice, not a shifted one);
 3. more than ``ci_max_ambiguity`` of the bootstrap resamples finding their best offset elsewhere
-   (another minimum): ``inconclusive`` (``ambiguous_offset``); an interval wider than
-   ``ci_max_width_ms``: ``inconclusive`` (``offset_uncertain``);
-4. the whole interval outside the tolerance: ``out_of_sync``;
-5. the offset itself inside the tolerance: ``in_sync``;
-6. otherwise (the offset outside, its interval reaching into the tolerance): ``inconclusive``
+   (another minimum): ``inconclusive`` (``ambiguous_offset``);
+4. the whole interval outside the tolerance: ``out_of_sync``, however wide it is;
+5. an interval wider than ``ci_max_width_ms``: ``inconclusive`` (``offset_uncertain``);
+6. the offset itself inside the tolerance: ``in_sync``;
+7. otherwise (the offset outside, its interval reaching into the tolerance): ``inconclusive``
    (``offset_near_tolerance``). So an estimate outside the tolerance is never ``in_sync``.
 """
 from __future__ import annotations
@@ -89,10 +89,10 @@ def decide(est: OffsetEstimate, calibration: Calibration | None, cfg: VerdictCon
         return out("mismatch", "weak_match_outside_tolerance")
     if est.ambiguity > cfg.ci_max_ambiguity:
         return out("inconclusive", "ambiguous_offset")
+    if lo > cfg.audio_early_tolerance_ms or hi < -cfg.audio_late_tolerance_ms:
+        return out("out_of_sync")  # however wide: all of it is outside
     if hi - lo > cfg.ci_max_width_ms:
         return out("inconclusive", "offset_uncertain")
-    if lo > cfg.audio_early_tolerance_ms or hi < -cfg.audio_late_tolerance_ms:
-        return out("out_of_sync")
     if inside:
         return out("in_sync")
     return out("inconclusive", "offset_near_tolerance")
