@@ -63,7 +63,7 @@ def scorer_identity(model: str | None = None) -> dict[str, str]:
     from avsync.config import CONFIG_DIR
 
     ident = _scorer(model).describe()
-    digest = hashlib.sha256(f"{avsync.__version__}|{model or 'default'}".encode())
+    digest = hashlib.sha256(f"{avsync.__version__}|{model or 'default'}|{ident.get('calibration')}".encode())
     folder = Path(CONFIG_DIR)
     for f in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         digest.update(f.name.encode() + f.read_bytes())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Callable
@@ -57,7 +58,11 @@ class Scorer(ABC):
         Pairs that need audio outside the recording are NaN (masked, never zero-padded)."""
 
     def describe(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version}
+        out = {"name": self.name, "version": self.version}
+        if self.calibration is not None:  # which calibration judged the report (a digest of the block)
+            block = json.dumps(self.calibration.to_dict(), sort_keys=True, default=str).encode()
+            out["calibration"] = "sha256:" + hashlib.sha256(block).hexdigest()[:16]
+        return out
 
     @property
     def calibrated(self) -> bool:
