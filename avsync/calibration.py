@@ -31,7 +31,7 @@ from avsync.config import Settings, VerdictConfig
 from avsync.corpus import ClipEntry, clip_id
 from avsync.evaluation.clipset import AnalysisCache, iter_analyses, partner_audio
 from avsync.pipeline import Measurement, measure
-from avsync.scoring.base import Scorer
+from avsync.scoring.base import Scorer, file_digest
 from avsync.scoring.sidecar import Calibration
 from avsync.verdict import OffsetEstimate, decide
 
@@ -187,7 +187,10 @@ def provenance(scores: dict, manifest: str, split: list[str], categories: list[s
     for r in scores["genuine"]:
         groups[r["group"]] = groups.get(r["group"], 0) + 1
     return {
-        "date": _dt.date.today().isoformat(), "manifest": str(manifest), "split": split, "categories": categories,
+        # the manifest by name and content, not by this machine's path
+        "date": _dt.date.today().isoformat(), "manifest": "/".join(Path(manifest).resolve().parts[-2:]),
+        "manifest_sha256": file_digest(manifest) if Path(manifest).is_file() else None,
+        "split": split, "categories": categories,
         "sources": groups, "genuine_clips": sum(r["estimate"] is not None for r in scores["genuine"]),
         "mismatched_pairs": sum(r["estimate"] is not None for r in scores["mismatched"]),
         "negatives_per_clip": negatives, "seed": seed, "target_flag_rate": target_flag_rate,
