@@ -85,7 +85,8 @@ def test_lse_command(tmp_path, monkeypatch):
     values = {"a.mp4": (6.5, 7.0), "b.mp4": (7.5, 5.0), "c.mp4": (9.0, 2.0)}
     calls = []
 
-    def checker(path, audio=None, model=None):
+    def checker(path, audio=None, model=None, protocol_search=False):
+        assert protocol_search  # lse keeps the literature's ±15-frame search, not check's ±2 s
         calls.append(path)
         d, c = values[Path(path).name]
         return _report(path, d, c)
