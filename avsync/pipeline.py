@@ -289,7 +289,8 @@ def build_report(analysis: Analysis, scorer: Scorer, settings: Settings, thumbna
     report.verdict, report.verdict_reason = m.verdict or "inconclusive", m.reason
     if m.scored:
         search = (len(m.scored[0].offsets) - 1) // 2
-        report.search_ms = [round(-search * ms_per_frame, 1), round(search * ms_per_frame, 1)]
+        bias = report.offset_bias_ms  # in the same corrected ms as every reported offset
+        report.search_ms = [round(-search * ms_per_frame - bias, 1), round(search * ms_per_frame - bias, 1)]
     by_track = {}
     for ts in m.scored:
         track = ts.track

@@ -52,7 +52,7 @@ class SyncReport:
     offset_ambiguity: float | None = None
     calibrated: bool | None = None  # False: the scorer has no calibration for these weights
     offset_bias_ms: float | None = None  # subtracted from the raw reading (from the calibration)
-    search_ms: list[float] | None = None  # offsets searched, [min, max] in ms
+    search_ms: list[float] | None = None  # offsets searched, [min, max] in ms, bias-corrected like av_offset_ms
     tolerance: dict[str, Any] | None = None  # {"preset", "audio_early_ms", "audio_late_ms"} the verdict used
     tracks: list[TrackReport] = field(default_factory=list)
     speaking_track: int | None = None
