@@ -1,70 +1,87 @@
-"""``avsync calibrate``: verdict thresholds and the p_sync map, fitted on a labelled split.
+"""``avsync calibrate``: a scorer's calibration, fitted on labelled clips, cross-fitted over sources.
 
 Genuine = a clip with its own audio; mismatched = a clip with another clip's audio (never one that
-carries the same recording). Per scorer:
+carries the same recording). For one scorer (see :class:`avsync.scoring.sidecar.Calibration`):
 
-- ``min_confidence``: the largest threshold that flags at most ``target_flag_rate`` of the genuine
-  clips as ``mismatch`` (confidence below it);
-- ``p_sync``: a logistic regression of genuine-vs-mismatched on confidence (scikit-learn), stored as
-  slope and intercept in raw confidence units for ``avsync.verdict.p_sync``.
+- ``min_confidence``: the largest threshold that leaves at most ``target_flag_rate`` of the genuine
+  clips below it (called ``mismatch``);
+- ``p_sync``: a logistic regression of genuine-vs-mismatched on confidence (scikit-learn), stored
+  as slope and intercept in raw confidence units;
+- ``offset_bias_ms``: the median offset of the genuine clips above the threshold and not
+  ambiguous (the model's zero);
+- ``offset_error_ms``: the smallest error that, added in quadrature to each clip's own bootstrap
+  spread, makes the interval of ``ci_level`` of those genuine clips contain 0, counting only
+  readings within ``ci_mode_radius_ms`` of the bias (the others are gross errors, counted apart).
 
-- ``offset_margin``: the smallest tolerance gap under which at most ``target_flag_rate`` of the
-  genuine clips are flagged in all, ``out_of_sync`` included (see ``choose_offset_margin``).
-
-Results go into ``verdict.yaml`` in place: only the ``min_confidence``, ``offset_margin``, ``p_sync``
-and ``fitted_on`` blocks are rewritten, every other line (comments included) is kept.
+Honest numbers: the clips are grouped by source (the manifest's ``repo`` column) and every group is
+scored with a calibration fitted on the other groups only (:func:`cross_fit`); those out-of-fold
+verdicts are what ``calibrate`` prints and records. The calibration written beside the weights is
+then fitted on every group.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import os
-import re
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from avsync.config import Settings, VerdictConfig
 from avsync.sources import Clip
 from avsync.evaluation.clipset import AnalysisCache, iter_analyses, partner_audio
-from avsync.pipeline import build_report
-from avsync.scoring.base import Scorer
-from avsync.verdict import sync_verdict
+from avsync.pipeline import Measurement, measure
+from avsync.scoring.base import Scorer, file_digest
+from avsync.scoring.sidecar import Calibration
+from avsync.verdict import OffsetEstimate, decide
 
 FLAGGED = ("out_of_sync", "mismatch")
 
 
-def collect(entries: list[Clip], scorers: list[Scorer], settings: Settings, negatives: int = 3, seed: int = 0,
-            jobs: int | None = None, cache: AnalysisCache | None = None, progress: bool = True) -> dict:
-    """Per scorer: the genuine clips' and the mismatched pairs' reports (as ``check`` gives them),
-    from one front-end pass per clip."""
+def clip_groups(entries: list[Clip]) -> dict[str, str]:
+    """Clip slug -> source group: the manifest's ``repo`` column, else the clip's folder."""
+    return {e.slug: e.source or Path(e.video).parent.name for e in entries}
+
+
+def measurement_row(video: Clip, audio_of: str | None, group: str, m: Measurement) -> dict:
+    """What a calibration needs from one scored clip, as JSON-ready values."""
+    est = m.best.estimate if m.best is not None and m.verdict is None else None
+    return {"id": video.slug, "audio_of": audio_of, "group": group, "category": video.category,
+            "verdict": m.verdict, "reason": m.reason,
+            "estimate": None if est is None else dataclasses.asdict(est)}
+
+
+def row_verdict(row: dict, calibration: Calibration | None, cfg: VerdictConfig) -> str:
+    if row["estimate"] is None:
+        return row["verdict"]  # no_face / no_speech / inconclusive: decided before calibration
+    return decide(OffsetEstimate(**row["estimate"]), calibration, cfg).verdict
+
+
+def collect(entries: list[Clip], scorers: list[Scorer], settings: Settings, groups: dict[str, str],
+            negatives: int = 3, seed: int = 0, jobs: int | None = None, cache: AnalysisCache | None = None,
+            progress: bool = True) -> dict:
+    """Per scorer: the genuine clips' and the mismatched pairs' measurements, from one front-end
+    pass per clip, through the same scoring as ``check``."""
     audios, partners = partner_audio(entries, settings, negatives, seed)
     out = {s.name: {"genuine": [], "mismatched": []} for s in scorers}
     skipped = []
     for index, entry, analysis, reason in iter_analyses(entries, settings, scorers, jobs, cache, progress,
                                                         desc="calibrate"):
         if analysis is None:
-            skipped.append({"id": entry.id, "reason": reason})
+            skipped.append({"id": entry.slug, "reason": reason})
             continue
+        group = groups.get(entry.slug, "")
         for scorer in scorers:
-            rep = build_report(analysis, scorer, settings)
-            out[scorer.name]["genuine"].append(_row(entry.id, None, entry.category, rep))
+            rows = out[scorer.name]
+            rows["genuine"].append(measurement_row(entry, None, group, measure(analysis, scorer, settings)))
             for j in partners.get(index, []):
-                other = build_report(dataclasses.replace(analysis, audio=audios[j]), scorer, settings)
-                out[scorer.name]["mismatched"].append(_row(entry.id, entries[j].id, entry.category, other))
+                m = measure(analysis, scorer, settings, audio=audios[j])
+                rows["mismatched"].append(measurement_row(entry, entries[j].slug, group, m))
     return {"scores": out, "skipped": skipped}
-
-
-def _row(video: str, audio: str | None, category: str, report) -> dict:
-    return {"id": video, "audio_of": audio, "category": category, "verdict": report.verdict,
-            "confidence": report.confidence, "av_offset_ms": report.av_offset_ms, "tolerance_gap": report.tolerance_gap}
 
 
 def choose_threshold(genuine: list[float], target_flag_rate: float) -> float:
     """The largest threshold (4 decimals) that leaves at most ``target_flag_rate`` of the genuine
-    confidences below it. Confidences arrive rounded to 4 decimals, so the threshold stays half a
-    unit below the first unflagged value to keep that clip unflagged."""
+    confidences below it, half a unit below the first unflagged value so that clip stays unflagged."""
     values = np.sort(np.asarray(genuine, float))
     if not len(values):
         raise ValueError("no genuine clip was scored")
@@ -88,165 +105,108 @@ def fit_p_sync(genuine: list[float], mismatched: list[float]) -> dict[str, float
     return {"slope": round(w / sigma, 6), "intercept": round(b - w * mu / sigma, 6)}
 
 
-def choose_offset_margin(genuine: list[dict], cfg: VerdictConfig, name: str, target_flag_rate: float) -> float:
-    """The smallest margin that flags at most ``target_flag_rate`` of the genuine clips in all
-    (mismatch or out_of_sync), given the other thresholds in ``cfg``.
-
-    A genuine clip whose best offset lies outside the tolerance is still in sync when an offset
-    inside the tolerance fits nearly as well; the margin says how nearly, in the scorer's distance.
-    """
-    gaps = sorted({r["tolerance_gap"] for r in genuine if r.get("tolerance_gap") is not None} | {0.0})
-
-    def flagged(margin: float) -> int:
-        trial = dataclasses.replace(cfg, offset_margin={**cfg.offset_margin, name: margin})
-        return sum(_reverdict(r, trial, name) in FLAGGED for r in genuine)
-
-    # clips flagged as mismatch stay flagged whatever the margin: aim for the fewest reachable
-    allowed = max(int(np.floor(target_flag_rate * len(genuine) + 1e-9)), flagged(gaps[-1]))
-    return float(next(m for m in gaps if flagged(m) <= allowed))
+def fit_offset_error(estimates: list[OffsetEstimate], bias_ms: float, level: float) -> float:
+    """The smallest model error m such that the interval [x - hypot(lo, m), x + hypot(hi, m)] of
+    at least ``level`` of the genuine clips (x = offset - bias, true offset 0) contains 0."""
+    if not estimates:
+        return 0.0
+    need = []
+    for est in estimates:
+        x = est.offset_ms - bias_ms
+        spread = est.spread_lo_ms if x > 0 else est.spread_hi_ms
+        need.append(float(np.sqrt(max(x * x - spread * spread, 0.0))) if np.isfinite(spread) else 0.0)
+    need.sort()
+    return round(need[min(int(np.ceil(level * len(need))) - 1, len(need) - 1)], 1)
 
 
-def calibrate_scorer(name: str, scores: dict, cfg: VerdictConfig, target_flag_rate: float) -> dict:
-    """Threshold, p_sync and what the new verdicts flag, for one scorer's collected scores."""
-    genuine = [r["confidence"] for r in scores["genuine"] if r["confidence"] is not None]
-    mismatched = [r["confidence"] for r in scores["mismatched"] if r["confidence"] is not None]
-    threshold = choose_threshold(genuine, target_flag_rate)
-    params = fit_p_sync(genuine, mismatched)
-    new_cfg = dataclasses.replace(cfg, min_confidence={**cfg.min_confidence, name: threshold},
-                                  p_sync={**cfg.p_sync, name: params})
-    margin = choose_offset_margin(scores["genuine"], new_cfg, name, target_flag_rate)
-    new_cfg = dataclasses.replace(new_cfg, offset_margin={**cfg.offset_margin, name: margin})
-    verdicts = [_reverdict(r, new_cfg, name) for r in scores["genuine"]]
-    counts = {v: verdicts.count(v) for v in sorted(set(verdicts))}
-    n_gen = len(scores["genuine"])
-    caught = sum(_reverdict(r, new_cfg, name) == "mismatch" for r in scores["mismatched"] if r["confidence"] is not None)
-    return {
-        "scorer": name, "min_confidence": threshold, "p_sync": params, "offset_margin": margin,
-        "n_genuine": n_gen, "n_genuine_scored": len(genuine), "n_mismatched": len(scores["mismatched"]),
-        "n_mismatched_scored": len(mismatched),
-        "genuine_mismatch_rate": sum(c < threshold for c in genuine) / len(genuine),
-        "genuine_flag_rate": sum(counts.get(v, 0) for v in FLAGGED) / n_gen if n_gen else None,
-        "genuine_verdicts": counts,
-        "genuine_flagged_by_category": _by_category(scores["genuine"], verdicts),
-        "mismatch_detection_rate": caught / len(mismatched) if mismatched else None,
-    }
+def fit_calibration(genuine: list[dict], mismatched: list[dict], cfg: VerdictConfig, target_flag_rate: float,
+                    digest: str) -> Calibration:
+    """One calibration from measurement rows (see :func:`measurement_row`)."""
+    gen = [OffsetEstimate(**r["estimate"]) for r in genuine if r["estimate"] is not None]
+    mis = [r["estimate"]["confidence"] for r in mismatched if r["estimate"] is not None]
+    threshold = choose_threshold([e.confidence for e in gen], target_flag_rate)
+    params = fit_p_sync([e.confidence for e in gen], mis)
+    # the offset error describes locked estimates: a clip the rule would not judge (ambiguous) or
+    # whose reading is a gross error (another minimum, beyond ci_mode_radius_ms) is left out of it
+    kept = [e for e in gen if e.confidence >= threshold and e.ambiguity <= cfg.ci_max_ambiguity]
+    bias = round(float(np.median([e.offset_ms for e in kept])), 1) if kept else 0.0
+    locked = [e for e in kept if abs(e.offset_ms - bias) <= cfg.ci_mode_radius_ms]
+    error = fit_offset_error(locked, bias, cfg.ci_level)
+    return Calibration(digest, threshold, params, bias, error,
+                       {"locked_genuine_clips": len(locked), "gross_errors": len(kept) - len(locked),
+                        "ambiguous_genuine_clips": sum(e.ambiguity > cfg.ci_max_ambiguity for e in gen)})
 
 
-def _reverdict(row: dict, cfg: VerdictConfig, name: str) -> str:
-    if row["confidence"] is None or row["av_offset_ms"] is None:
-        return row["verdict"]  # no_face / no_speech / inconclusive / error: thresholds do not apply
-    return sync_verdict(row["av_offset_ms"], row["confidence"], cfg, name, row.get("tolerance_gap"))
-
-
-def _by_category(rows: list[dict], verdicts: list[str]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for row, verdict in zip(rows, verdicts):
-        cell = out.setdefault(row["category"] or "-", {"n": 0, "out_of_sync": 0, "mismatch": 0})
-        cell["n"] += 1
-        if verdict in FLAGGED:
-            cell[verdict] += 1
+def cross_fit(scores: dict, cfg: VerdictConfig, target_flag_rate: float, digest: str) -> dict[str, Calibration]:
+    """Per source group, the calibration fitted without it: every pair whose video or audio comes
+    from the group is left out of its fit. With a single source, each clip is its own group."""
+    groups = sorted({r["group"] for r in scores["genuine"]})
+    if len(groups) < 2:
+        for kind in ("genuine", "mismatched"):
+            for r in scores[kind]:
+                r["group"] = r["id"]
+        groups = sorted({r["group"] for r in scores["genuine"]})
+    out = {}
+    for g in groups:
+        gen = [r for r in scores["genuine"] if r["group"] != g]
+        held = {r["id"] for r in scores["genuine"] if r["group"] == g}
+        mis = [r for r in scores["mismatched"] if r["group"] != g and r["audio_of"] not in held]
+        out[g] = fit_calibration(gen, mis, cfg, target_flag_rate, digest)
     return out
 
 
-# --- writing verdict.yaml -------------------------------------------------------------------------
+def verdict_rates(scores: dict, calibrations: dict[str, Calibration] | Calibration, cfg: VerdictConfig) -> dict:
+    """Genuine and mismatched verdict counts, with each row judged by its group's calibration
+    (a dict from :func:`cross_fit`) or by one calibration for all."""
+    def cal(row):
+        return calibrations[row["group"]] if isinstance(calibrations, dict) else calibrations
 
-HEADER = ("# Verdict thresholds. `avsync calibrate` rewrites min_confidence / p_sync / fitted_on per scorer.\n"
-          "# Tolerance: ITU-R BT.1359 detectability window (audio early <= 45 ms, late <= 125 ms).\n")
-
-
-def replace_top_level(text: str, key: str, value, comment: str = "") -> str:
-    """``text`` with the top-level YAML block ``key:`` (its line and its indented continuation)
-    replaced by ``value``; appended when absent. Other lines, comments included, are untouched.
-    ``comment`` goes above the block unless a comment line is there already."""
-    lines = text.splitlines(keepends=True)
-    block = yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False, allow_unicode=True)
-    pattern = re.compile(rf"^{re.escape(key)}\s*:")
-    at = next((i for i, line in enumerate(lines) if pattern.match(line)), None)
-    if comment and not (at and lines[at - 1].lstrip().startswith("#")):
-        block = f"# {comment}\n" + block
-    if at is None:
-        if lines and not lines[-1].endswith("\n"):
-            lines[-1] += "\n"
-        return "".join(lines) + block
-    end = at + 1
-    while end < len(lines) and (lines[end][:1] in (" ", "\t", "-") or
-                                (not lines[end].strip() and _indented_after(lines, end))):
-        end += 1
-    lines[at:end] = [block]
-    return "".join(lines)
+    out = {}
+    for kind in ("genuine", "mismatched"):
+        verdicts = [row_verdict(r, cal(r), cfg) for r in scores[kind]]
+        out[kind] = {"n": len(verdicts), "verdicts": {v: verdicts.count(v) for v in sorted(set(verdicts))}}
+    gen, mis = out["genuine"], out["mismatched"]
+    gen["flag_rate"] = round(sum(gen["verdicts"].get(v, 0) for v in FLAGGED) / gen["n"], 4) if gen["n"] else None
+    gen["in_sync_rate"] = round(gen["verdicts"].get("in_sync", 0) / gen["n"], 4) if gen["n"] else None
+    mis["mismatch_rate"] = round(mis["verdicts"].get("mismatch", 0) / mis["n"], 4) if mis["n"] else None
+    return out
 
 
-def _indented_after(lines: list[str], j: int) -> bool:
-    for line in lines[j + 1:]:
-        if line.strip():
-            return line[:1] in (" ", "\t")
-    return False
-
-
-def write_verdict_config(config_dir: str | Path, results: list[dict], fitted_on: dict[str, dict]) -> Path:
-    """Merge each scorer's threshold, p_sync and provenance into ``config_dir/verdict.yaml``."""
-    path = Path(config_dir) / "verdict.yaml"
-    if path.exists():
-        text = path.read_text()
-        current = yaml.safe_load(text) or {}
-    else:
-        text = HEADER + yaml.safe_dump(VerdictConfig().to_dict(), sort_keys=False)
-        current = {}
-    min_conf = dict(current.get("min_confidence") or {})
-    margins = dict(current.get("offset_margin") or {})
-    p_sync = dict(current.get("p_sync") or {})
-    provenance = current.get("fitted_on")
-    provenance = dict(provenance) if isinstance(provenance, dict) else {}
-    for res in results:
-        min_conf[res["scorer"]] = res["min_confidence"]
-        margins[res["scorer"]] = res["offset_margin"]
-        p_sync[res["scorer"]] = res["p_sync"]
-        provenance[res["scorer"]] = fitted_on[res["scorer"]]
-    notes = {
-        "fitted_on": "Where each scorer's min_confidence and p_sync came from (written by avsync calibrate).",
-        "offset_margin": ("Outside the tolerance, a clip is still in_sync when the best offset inside it fits within this\n"
-                          "# margin (scorer distance) of the best offset: the report's tolerance_gap <= margin."),
-    }
-    for key, value in (("min_confidence", min_conf), ("offset_margin", margins), ("p_sync", p_sync),
-                       ("fitted_on", provenance)):
-        text = replace_top_level(text, key, value, notes.get(key, ""))
-    VerdictConfig.from_dict(yaml.safe_load(text))  # refuse to write a file the loader would reject
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
-
-
-def provenance(result: dict, manifest: str, split: list[str], categories: list[str], negatives: int, seed: int,
-               target_flag_rate: float) -> dict:
+def provenance(scores: dict, manifest: str, split: list[str], categories: list[str], negatives: int, seed: int,
+               target_flag_rate: float, cfg: VerdictConfig, out_of_fold: dict) -> dict:
+    groups: dict[str, int] = {}
+    for r in scores["genuine"]:
+        groups[r["group"]] = groups.get(r["group"], 0) + 1
     return {
-        "date": _dt.date.today().isoformat(), "manifest": str(manifest), "split": split, "categories": categories,
-        "genuine_clips": result["n_genuine_scored"], "mismatched_pairs": result["n_mismatched_scored"],
+        # the manifest by name and content, not by this machine's path
+        "date": _dt.date.today().isoformat(), "manifest": "/".join(Path(manifest).resolve().parts[-2:]),
+        "manifest_sha256": file_digest(manifest) if Path(manifest).is_file() else None,
+        "split": split, "categories": categories,
+        "sources": groups, "genuine_clips": sum(r["estimate"] is not None for r in scores["genuine"]),
+        "mismatched_pairs": sum(r["estimate"] is not None for r in scores["mismatched"]),
         "negatives_per_clip": negatives, "seed": seed, "target_flag_rate": target_flag_rate,
-        "genuine_flag_rate": round(result["genuine_flag_rate"], 4) if result["genuine_flag_rate"] is not None else None,
-        "mismatch_detection_rate": (round(result["mismatch_detection_rate"], 4)
-                                    if result["mismatch_detection_rate"] is not None else None),
+        "ci_level": cfg.ci_level, "tolerance": cfg.tolerance,
+        "out_of_fold": {"method": "leave one source out", **out_of_fold},
     }
 
 
-def format_summary(results: list[dict], skipped: list[dict]) -> str:
-    lines = []
-    for r in results:
-        lines.append(f"{r['scorer']}: min_confidence {r['min_confidence']:.4f}   "
-                     f"p_sync = 1 / (1 + exp(-({r['p_sync']['slope']:.3f} * confidence + {r['p_sync']['intercept']:.3f})))")
-        lines.append(f"  offset_margin {r['offset_margin']:.4f} (a best offset outside the tolerance is in_sync when one inside "
-                     "fits within this distance of it)")
-        lines.append(f"  genuine clips scored {r['n_genuine_scored']}/{r['n_genuine']}; flagged as mismatch "
-                     f"{100 * r['genuine_mismatch_rate']:.1f}%; other-audio pairs caught as mismatch "
-                     + ("-" if r["mismatch_detection_rate"] is None else f"{100 * r['mismatch_detection_rate']:.1f}%")
-                     + f" of {r['n_mismatched_scored']}")
-        verdicts = ", ".join(f"{k} {v}" for k, v in r["genuine_verdicts"].items())
-        rate = "-" if r["genuine_flag_rate"] is None else f"{100 * r['genuine_flag_rate']:.1f}%"
-        lines.append(f"  genuine verdicts with the new thresholds: {verdicts}; flagged overall {rate} "
-                     "(out_of_sync included: real clips can carry a real offset)")
-        for cat, cell in r["genuine_flagged_by_category"].items():
-            lines.append(f"    {cat:<10} n={cell['n']:<4} out_of_sync {cell['out_of_sync']}  mismatch {cell['mismatch']}")
-    for s in skipped:
-        lines.append(f"skipped {s['id']}: {s['reason']}")
+def format_summary(name: str, calibration: Calibration, out_of_fold: dict, skipped: list[dict]) -> str:
+    p = calibration.p_sync
+    gen, mis = out_of_fold["genuine"], out_of_fold["mismatched"]
+    lines = [
+        f"{name}: min_confidence {calibration.min_confidence:.4f}   "
+        f"p_sync = 1 / (1 + exp(-({p['slope']:.3f} * confidence + {p['intercept']:.3f})))",
+        f"  offset bias {calibration.offset_bias_ms:+.1f} ms (subtracted), offset error {calibration.offset_error_ms:.1f} ms "
+        "(added in quadrature to each clip's interval)",
+        "  out of fold (each source judged by a calibration fitted on the others):",
+        f"    genuine {gen['n']}: " + ", ".join(f"{k} {v}" for k, v in gen["verdicts"].items())
+        + f"; in_sync {_pct(gen['in_sync_rate'])}, flagged {_pct(gen['flag_rate'])}",
+        f"    other audio {mis['n']}: " + ", ".join(f"{k} {v}" for k, v in mis["verdicts"].items())
+        + f"; mismatch {_pct(mis['mismatch_rate'])}",
+    ]
+    lines += [f"skipped {s['id']}: {s['reason']}" for s in skipped]
     return "\n".join(lines)
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"

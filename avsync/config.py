@@ -111,19 +111,46 @@ class ProtocolConfig(YamlConfig):
     min_windows: int = 10
     timeline_window_s: float = 1.0
     timeline_hop_s: float = 0.5
+    check_max_offset_ms: float = 2000.0
+    search_guard_frames: int = 2
+    min_offset_coverage: float = 0.5
+    min_analysis_fps: float = 15.0
+    timeline_min_windows: int = 3
+    timeline_min_speech: float = 0.5
 
 
 @dataclass
 class VerdictConfig(YamlConfig):
-    audio_early_tolerance_ms: float = 45.0
-    audio_late_tolerance_ms: float = 125.0
-    min_confidence: dict[str, float] = field(default_factory=dict)
+    tolerance: str = "itu-bt1359"
+    tolerance_presets: dict[str, dict[str, float]] = field(default_factory=lambda: {
+        "itu-bt1359": {"audio_early_ms": 45.0, "audio_late_ms": 125.0}})
+    audio_early_tolerance_ms: float | None = None  # None: the preset's
+    audio_late_tolerance_ms: float | None = None
     min_duration_s: float = 1.0
     min_face_fraction: float = 0.3
-    p_sync: dict[str, dict[str, float]] = field(default_factory=dict)
-    offset_min_p_sync: float = 0.5
-    offset_margin: dict[str, float] = field(default_factory=dict)
-    fitted_on: dict[str, Any] | str = field(default_factory=dict)
+    offset_min_p_sync: float = 0.25
+    ci_level: float = 0.95
+    ci_block_s: float = 1.0
+    ci_resamples: int = 200
+    ci_seed: int = 0
+    ci_max_width_ms: float = 250.0
+    ci_mode_radius_ms: float = 200.0
+    ci_max_ambiguity: float = 0.25
+
+    def __post_init__(self):
+        self.use_tolerance(self.tolerance, keep_explicit=True)
+
+    def use_tolerance(self, name: str, keep_explicit: bool = False) -> None:
+        """Take the tolerance window of preset ``name``; ``keep_explicit`` keeps values already set."""
+        if name not in self.tolerance_presets:
+            raise ValueError(f"unknown tolerance preset {name!r}; expected one of: "
+                             + ", ".join(sorted(self.tolerance_presets)))
+        preset = self.tolerance_presets[name]
+        self.tolerance = name
+        if not keep_explicit or self.audio_early_tolerance_ms is None:
+            self.audio_early_tolerance_ms = float(preset["audio_early_ms"])
+        if not keep_explicit or self.audio_late_tolerance_ms is None:
+            self.audio_late_tolerance_ms = float(preset["audio_late_ms"])
 
 
 @dataclass

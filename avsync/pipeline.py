@@ -22,8 +22,9 @@ from avsync.memory import heap_for_compute
 from avsync.report import SyncReport, TrackReport
 from avsync.scoring.base import Scorer
 from avsync.scoring.localise import drift_ms_per_min, sync_segments
-from avsync.scoring.protocol import OffsetCurve, local_curves, search_offset
-from avsync.verdict import p_sync, sync_verdict, tolerance_gap
+from avsync.scoring.protocol import OffsetCurve, bootstrap_offsets, local_curves, search_offset
+from avsync.scoring.sidecar import Calibration
+from avsync.verdict import Decision, OffsetEstimate, decide
 
 
 @dataclass
@@ -48,12 +49,8 @@ class Analysis:
 def resolve_scorer(spec: str | Scorer | None) -> Scorer:
     if isinstance(spec, Scorer):
         return spec
-    try:
-        from avsync.scoring.registry import resolve_scorer as resolve
-    except ImportError:  # registry not written yet
-        from avsync.scoring.baseline import EnvelopeCorrelationScorer
+    from avsync.scoring.registry import resolve_scorer as resolve
 
-        return EnvelopeCorrelationScorer()
     return resolve(spec or "default")
 
 
@@ -118,22 +115,133 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
     return Analysis(str(path), fps, fps * step, step, n_frames, duration, tracks, features, timings)
 
 
-def score_track(track: MouthTrack, analysis: Analysis, scorer: Scorer, settings: Settings):
-    """Distances, speech mask and the offset curve of one track (None when nothing comparable)."""
+@dataclass
+class TrackScore:
+    """One track scored against one audio: the distance matrix, its speech mask, the whole-clip
+    curve over the searched offsets and the offset estimate with its bootstrap spread."""
+
+    track: MouthTrack
+    dists: np.ndarray  # (n_windows, len(offsets))
+    offsets: np.ndarray  # k values in frames (audio k frames later)
+    times: np.ndarray
+    speech: np.ndarray
+    curve: OffsetCurve | None
+    estimate: OffsetEstimate | None
+
+
+def search_frames(analysis: Analysis, settings: Settings, max_offset_ms: float | None = None) -> int:
+    """``check``'s search, ±``max_offset_ms`` (default: the protocol's ``check_max_offset_ms``)
+    in whole frames of the analysis rate, plus ``search_guard_frames`` so that an offset right at
+    the limit is a minimum with neighbours on both sides: bounded in ms whatever the frame rate."""
     proto = settings.protocol
-    offsets = np.arange(-proto.max_offset_frames, proto.max_offset_frames + 1)
-    dists = scorer.distances(track, analysis.audio, offsets, analysis.frame_dt, proto.window_frames)
-    n = len(dists)
-    times = track.times_s[:n]
-    speech = analysis.audio.speech_at(times, proto.window_frames * analysis.frame_dt)
-    curve = search_offset(dists, offsets, speech) if speech.sum() >= proto.min_windows else None
-    return dists, offsets, times, speech, curve
+    ms = proto.check_max_offset_ms if max_offset_ms is None else max_offset_ms
+    return max(1, int(np.floor(ms / (1000.0 * analysis.frame_dt) + 1e-9))) + proto.search_guard_frames
+
+
+def score_tracks(analysis: Analysis, scorer: Scorer, settings: Settings, *, audio: AudioFeatures | None = None,
+                 search: int | None = None, margin: int = 0, min_coverage: float | None = None,
+                 estimate: bool = True) -> list[TrackScore]:
+    """Every track against ``audio`` (default: the clip's own). The curve searches ±``search``
+    frames (default: ``check``'s ±``check_max_offset_ms``); ``margin`` more frames either way are
+    scored too (eval-offsets shifts the audio inside that matrix). ``estimate`` adds the
+    bootstrap spread of the offset (``check``; benchmarks skip it)."""
+    proto, vcfg = settings.protocol, settings.verdict
+    audio = analysis.audio if audio is None else audio
+    search = search_frames(analysis, settings) if search is None else search
+    coverage = proto.min_offset_coverage if min_coverage is None else min_coverage
+    offsets = np.arange(-search - margin, search + margin + 1)
+    centre = slice(margin, margin + 2 * search + 1)
+    ms_per_frame = 1000.0 * analysis.frame_dt
+    out = []
+    for track in analysis.tracks:
+        dists = scorer.distances(track, audio, offsets, analysis.frame_dt, proto.window_frames)
+        times = track.times_s[:len(dists)]
+        speech = audio.speech_at(times, proto.window_frames * analysis.frame_dt)
+        curve = est = None
+        if speech.sum() >= proto.min_windows:
+            curve = search_offset(dists[:, centre], offsets[centre], speech, coverage)
+        if curve is not None and estimate:
+            boot = bootstrap_offsets(dists[:, centre], offsets[centre], speech, times, vcfg.ci_block_s,
+                                     vcfg.ci_resamples, vcfg.ci_seed, coverage)
+            est = _estimate(curve, boot, ms_per_frame, vcfg)
+        out.append(TrackScore(track, dists, offsets, times, speech, curve, est))
+    return out
+
+
+def _estimate(curve: OffsetCurve, boot_k: np.ndarray, ms_per_frame: float, cfg) -> OffsetEstimate:
+    """The offset in ms, how far the bootstrap's central ``ci_level`` interval of the resamples
+    near it (within ``ci_mode_radius_ms``) reaches either side, and the share of resamples whose
+    best offset lies elsewhere (another minimum, or none): a clip that cannot be resampled (one
+    block) is fully ambiguous."""
+    offset = curve.av_offset_subframe * ms_per_frame
+    boot = -boot_k * ms_per_frame
+    near = np.isfinite(boot) & (np.abs(boot - offset) <= cfg.ci_mode_radius_ms)
+    if len(boot) < 2 or near.sum() < 2:
+        return OffsetEstimate(offset, np.inf, np.inf, curve.confidence, curve.min_dist, 1.0)
+    tail = 100.0 * (1.0 - cfg.ci_level) / 2.0
+    lo = max(0.0, offset - float(np.percentile(boot[near], tail)))
+    hi = max(0.0, float(np.percentile(boot[near], 100.0 - tail)) - offset)
+    return OffsetEstimate(offset, lo, hi, curve.confidence, curve.min_dist, round(1.0 - float(near.mean()), 4))
+
+
+def speaking_track(scored: list[TrackScore]) -> TrackScore | None:
+    """The speaking track: the strongest sync (highest confidence) among the scored tracks."""
+    usable = [s for s in scored if s.curve is not None]
+    return max(usable, key=lambda s: s.curve.confidence) if usable else None
+
+
+@dataclass
+class Measurement:
+    """What ``check`` measured on one clip before any calibration is applied."""
+
+    verdict: str | None  # decided without the scorer's numbers (no_face, no_speech, inconclusive); None: decide()
+    reason: str | None
+    scored: list[TrackScore]
+    best: TrackScore | None
+
+
+def measure(analysis: Analysis, scorer: Scorer, settings: Settings, *, audio: AudioFeatures | None = None,
+            max_offset_ms: float | None = None, search: int | None = None) -> Measurement:
+    """The gates that need no calibration, then every track scored over ``check``'s search
+    (±``max_offset_ms``, or exactly ±``search`` frames when given)."""
+    vcfg, proto = settings.verdict, settings.protocol
+    audio = analysis.audio if audio is None else audio
+    if not analysis.tracks:
+        return Measurement("no_face", None, [], None)
+    if audio.speech_fraction() < settings.features.vad_min_speech_fraction:
+        return Measurement("no_speech", None, [], None)
+    if analysis.fps < proto.min_analysis_fps:
+        return Measurement("inconclusive", "low_frame_rate", [], None)
+    search = search_frames(analysis, settings, max_offset_ms) if search is None else search
+    scored = score_tracks(analysis, scorer, settings, audio=audio, search=search)
+    best = speaking_track(scored)
+    if best is not None and abs(best.curve.best_k) == (len(best.curve.offsets) - 1) // 2:
+        # the minimum sits on the last searched offset: the true offset may lie beyond the search
+        return Measurement("inconclusive", "offset_beyond_search", scored, best)
+    covered = sum(len(t) for t in analysis.tracks)
+    if best is None:
+        return Measurement("inconclusive", "too_little_speech", scored, None)
+    if analysis.duration_s < vcfg.min_duration_s:
+        return Measurement("inconclusive", "too_short", scored, best)
+    if covered / max(analysis.n_frames, 1) < vcfg.min_face_fraction:
+        return Measurement("inconclusive", "face_too_rare", scored, best)
+    return Measurement(None, None, scored, best)
+
+
+def clip_verdict(m: Measurement, calibration: Calibration | None, cfg) -> tuple[str, str | None, Decision | None]:
+    """(verdict, reason, decision of the speaking track) of one measurement under ``calibration``."""
+    if m.verdict is not None:
+        return m.verdict, m.reason, None
+    decision = decide(m.best.estimate, calibration, cfg)
+    return decision.verdict, decision.reason, decision
 
 
 def check(path, audio=None, *, settings: Settings | None = None, scorer: str | Scorer | None = None,
           jobs: int | None = None, thumbnails: bool = False, progress: bool = False,
-          audio_delay_s: float = 0.0, keep_analysis: bool = False) -> SyncReport:
-    """Check one video and return its report. Never raises for bad input: the report says ``error``."""
+          audio_delay_s: float = 0.0, max_offset_ms: float | None = None,
+          protocol_search: bool = False) -> SyncReport:
+    """Check one video and return its report. Never raises for bad input: the report says ``error``.
+    ``protocol_search`` searches the literature's ±``max_offset_frames`` instead (``lse``)."""
     path = str(path)
     try:
         settings = settings or Settings.load()
@@ -142,10 +250,9 @@ def check(path, audio=None, *, settings: Settings | None = None, scorer: str | S
         except ValueError as exc:
             return SyncReport.failure(path, "bad_model", str(exc), version=__version__)
         analysis = analyse(path, audio, settings, jobs, scorer, audio_delay_s, progress)
-        report = build_report(analysis, scorer, settings, thumbnails)
+        search = settings.protocol.max_offset_frames if protocol_search else None
+        report = build_report(analysis, scorer, settings, thumbnails, max_offset_ms, search)
         report.audio = str(audio) if audio is not None else None
-        if keep_analysis:
-            report._analysis = analysis  # type: ignore[attr-defined]
         return report
     except MediaError as exc:
         return SyncReport.failure(path, exc.code, exc.message, version=__version__, audio=_str(audio))
@@ -161,73 +268,91 @@ def _str(value):
     return None if value is None else str(value)
 
 
-def build_report(analysis: Analysis, scorer: Scorer, settings: Settings, thumbnails: bool = False) -> SyncReport:
+def build_report(analysis: Analysis, scorer: Scorer, settings: Settings, thumbnails: bool = False,
+                 max_offset_ms: float | None = None, search: int | None = None) -> SyncReport:
     tick = time.perf_counter()
     vcfg, proto = settings.verdict, settings.protocol
+    calibration = scorer.calibration
     ms_per_frame = 1000.0 * analysis.frame_dt
     report = SyncReport(file=analysis.path, verdict="inconclusive", fps=round(analysis.source_fps, 4),
                         duration_s=round(analysis.duration_s, 3), scorer=scorer.describe(), version=__version__,
-                        speech_fraction=round(analysis.audio.speech_fraction(), 3))
+                        speech_fraction=round(analysis.audio.speech_fraction(), 3),
+                        calibrated=calibration is not None,
+                        offset_bias_ms=calibration.offset_bias_ms if calibration else 0.0)
     report.timings_s = analysis.timings_s
+    report.tolerance = {"preset": vcfg.tolerance, "audio_early_ms": vcfg.audio_early_tolerance_ms,
+                        "audio_late_ms": vcfg.audio_late_tolerance_ms}
     if analysis.step > 1:
         report.scorer = {**report.scorer, "analysis_step": str(analysis.step)}
 
-    covered = sum(len(t) for t in analysis.tracks)
-    if not analysis.tracks:
-        report.verdict = "no_face"
-        return report
-    if analysis.audio.speech_fraction() < settings.features.vad_min_speech_fraction:
-        report.verdict = "no_speech"
-        return report
-
-    scored = []
-    for track in analysis.tracks:
-        dists, offsets, times, speech, curve = score_track(track, analysis, scorer, settings)
+    m = measure(analysis, scorer, settings, max_offset_ms=max_offset_ms, search=search)
+    report.verdict, report.verdict_reason = m.verdict or "inconclusive", m.reason
+    if m.scored:
+        search = (len(m.scored[0].offsets) - 1) // 2
+        bias = report.offset_bias_ms  # in the same corrected ms as every reported offset
+        report.search_ms = [round(-search * ms_per_frame - bias, 1), round(search * ms_per_frame - bias, 1)]
+    by_track = {}
+    for ts in m.scored:
+        track = ts.track
         tr = TrackReport(track.track_id, track.frame_start * analysis.step, track.frame_end * analysis.step,
                          "inconclusive",
                          face_box_median=[round(float(v), 1) for v in np.median(track.boxes, axis=0)])
-        if curve is not None:
-            _fill(tr, curve, ms_per_frame, analysis.source_fps, vcfg, scorer)
-            tr.timeline = local_curves(dists, offsets, times, speech, proto.timeline_window_s, proto.timeline_hop_s)
-            for row in tr.timeline:
-                frames = row.pop("av_offset_frames")
-                row["av_offset_ms"] = None if frames is None else round(frames * ms_per_frame, 1)
-            tr.drift_ms_per_min = drift_ms_per_min(tr.timeline)
-            tr.segments = sync_segments(tr.timeline, vcfg, scorer.name)
-            scored.append((curve, tr, track))
+        if ts.curve is not None:
+            _fill(tr, ts, decide(ts.estimate, calibration, vcfg), ms_per_frame, analysis.source_fps)
+            _fill_timeline(tr, ts, calibration, settings, ms_per_frame)
+        by_track[id(ts)] = tr
         report.tracks.append(tr)
 
-    long_enough = analysis.duration_s >= vcfg.min_duration_s
-    face_fraction = covered / max(analysis.n_frames, 1)
-    if scored and long_enough and face_fraction >= vcfg.min_face_fraction:
-        curve, best, track = max(scored, key=lambda s: s[0].confidence)
+    if m.best is not None and m.reason not in ("too_short", "face_too_rare"):
+        best = by_track[id(m.best)]
         report.speaking_track = best.track_id
-        for key in ("verdict", "av_offset_ms", "av_offset_frames", "confidence", "min_dist", "p_sync",
-                    "tolerance_gap", "offset_curve", "timeline", "segments", "drift_ms_per_min"):
+        for key in ("av_offset_ms", "av_offset_frames", "confidence", "min_dist", "p_sync", "av_offset_ci_ms", "offset_ambiguity",
+                    "offset_curve", "timeline", "segments", "drift_ms_per_min"):
             setattr(report, key, getattr(best, key))
-        report.av_offset_ms_subframe = round(curve.av_offset_subframe * ms_per_frame, 1)
-        report.offsets_frames = [int(-k) * analysis.step for k in curve.offsets]
+        if m.verdict is None:
+            report.verdict, report.verdict_reason = best.verdict, best.verdict_reason
+        else:
+            best.verdict, best.verdict_reason = m.verdict, m.reason
+        report.av_offset_ms_subframe = best.av_offset_ms
+        report.offsets_frames = [int(-k) * analysis.step for k in m.best.curve.offsets]
         if thumbnails:
-            report.mouth_strip_png_b64 = mouth_strip(track)
+            report.mouth_strip_png_b64 = mouth_strip(m.best.track)
     report.timings_s["scoring"] = time.perf_counter() - tick
     return report
 
 
-def _fill(tr: TrackReport, curve: OffsetCurve, ms_per_frame: float, source_fps: float, vcfg, scorer: Scorer) -> None:
-    """Offsets in ms (sub-frame refined) and in the video's own frames."""
-    offset_ms = curve.av_offset_subframe * ms_per_frame
-    tr.av_offset_frames = int(round(curve.av_offset_frames * ms_per_frame * source_fps / 1000.0))
-    tr.av_offset_ms = round(offset_ms, 1)
-    tr.confidence = round(curve.confidence, 4)
-    tr.min_dist = round(curve.min_dist, 4)
-    gap = tolerance_gap(curve.curve, -np.asarray(curve.offsets) * ms_per_frame, vcfg)
-    tr.tolerance_gap = None if gap is None else round(gap, 4)
-    tr.verdict = sync_verdict(offset_ms, curve.confidence, vcfg, scorer.name, tr.tolerance_gap)
-    tr.p_sync = p_sync(curve.confidence, vcfg, scorer.name)
-    tr.offset_curve = [None if not np.isfinite(v) else round(float(v), 4) for v in curve.curve]
+def _fill(tr: TrackReport, ts: TrackScore, decision: Decision, ms_per_frame: float, source_fps: float) -> None:
+    """Offsets in ms (sub-frame refined, bias-corrected) and in the video's own frames."""
+    tr.av_offset_ms = decision.offset_ms
+    tr.av_offset_frames = int(round(decision.offset_ms * source_fps / 1000.0))
+    tr.av_offset_ci_ms = decision.ci_ms
+    tr.offset_ambiguity = ts.estimate.ambiguity
+    tr.confidence = round(ts.curve.confidence, 4)
+    tr.min_dist = round(ts.curve.min_dist, 4)
+    tr.verdict, tr.verdict_reason, tr.p_sync = decision.verdict, decision.reason, decision.p_sync
+    tr.offset_curve = [None if not np.isfinite(v) else round(float(v), 4) for v in ts.curve.curve]
 
 
-def mouth_strip(track: MouthTrack, count: int = 8) -> str:
+def _fill_timeline(tr: TrackReport, ts: TrackScore, calibration: Calibration | None, settings: Settings,
+                   ms_per_frame: float) -> None:
+    """The timeline searches ±max_offset_frames around the clip's own best offset: a 1 s window
+    is too short to search the whole range without spurious minima."""
+    proto, vcfg = settings.protocol, settings.verdict
+    bias = calibration.offset_bias_ms if calibration else 0.0
+    near = np.abs(ts.offsets - ts.curve.best_k) <= proto.max_offset_frames
+    tr.timeline = local_curves(ts.dists[:, near], ts.offsets[near], ts.times, ts.speech, proto.timeline_window_s,
+                               proto.timeline_hop_s, proto.timeline_min_windows)
+    for row in tr.timeline:
+        frames = row.pop("av_offset_frames")
+        row["av_offset_ms"] = None if frames is None else round(frames * ms_per_frame - bias, 1)
+    tr.drift_ms_per_min = drift_ms_per_min(tr.timeline)
+    tr.segments = sync_segments(tr.timeline, vcfg, calibration, proto.timeline_min_speech)
+
+
+MOUTH_STRIP_CROPS = 8  # crops shown in a report's mouth strip: enough to see the mouth move, small as a PNG
+
+
+def mouth_strip(track: MouthTrack, count: int = MOUTH_STRIP_CROPS) -> str:
     import base64
 
     import cv2

@@ -24,13 +24,17 @@ def plot_report(report: SyncReport, out_path: str | Path) -> None:
             continue
         n = len(track.offset_curve)
         frames = report.offsets_frames or [n // 2 - i for i in range(n)]
-        ms = [f * ms_per_frame for f in frames]
+        bias = report.offset_bias_ms or 0.0  # the curve is drawn in corrected ms, like the estimate
+        ms = [f * ms_per_frame - bias for f in frames]
         values = [float("nan") if v is None else v for v in track.offset_curve]
         style = "-o" if track.track_id == report.speaking_track else ":"
         ax_curve.plot(ms, values, style, ms=3, label=f"track {track.track_id}")
     if report.av_offset_ms is not None:
         ax_curve.axvline(report.av_offset_ms, color="tab:red", lw=1, label="estimate")
-    ax_curve.axvspan(-125, 45, color="tab:green", alpha=0.12, label="tolerance")
+    if report.av_offset_ci_ms:
+        ax_curve.axvspan(*report.av_offset_ci_ms, color="tab:red", alpha=0.12, label="interval")
+    tol = report.tolerance or {"audio_early_ms": 45.0, "audio_late_ms": 125.0}
+    ax_curve.axvspan(-tol["audio_late_ms"], tol["audio_early_ms"], color="tab:green", alpha=0.12, label="tolerance")
     ax_curve.set_xlabel("audio-video offset, ms (> 0: audio early)")
     ax_curve.set_ylabel("mean distance (lower = better)")
     ax_curve.legend(fontsize=8)

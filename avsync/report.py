@@ -25,7 +25,9 @@ class TrackReport:
     confidence: float | None = None
     min_dist: float | None = None
     p_sync: float | None = None
-    tolerance_gap: float | None = None  # distance: best offset inside the tolerance minus best overall
+    av_offset_ci_ms: list[float] | None = None  # [lo, hi]: the offset's interval (verdict rule)
+    verdict_reason: str | None = None  # why mismatch / inconclusive, e.g. offset_uncertain
+    offset_ambiguity: float | None = None  # share of bootstrap resamples whose best offset lies elsewhere
     face_box_median: list[float] | None = None
     offset_curve: list[float | None] | None = None
     timeline: list[dict[str, Any]] = field(default_factory=list)
@@ -45,7 +47,13 @@ class SyncReport:
     confidence: float | None = None
     min_dist: float | None = None
     p_sync: float | None = None
-    tolerance_gap: float | None = None
+    av_offset_ci_ms: list[float] | None = None
+    verdict_reason: str | None = None
+    offset_ambiguity: float | None = None
+    calibrated: bool | None = None  # False: the scorer has no calibration for these weights
+    offset_bias_ms: float | None = None  # subtracted from the raw reading (from the calibration)
+    search_ms: list[float] | None = None  # offsets searched, [min, max] in ms, bias-corrected like av_offset_ms
+    tolerance: dict[str, Any] | None = None  # {"preset", "audio_early_ms", "audio_late_ms"} the verdict used
     tracks: list[TrackReport] = field(default_factory=list)
     speaking_track: int | None = None
     scorer: dict[str, str] = field(default_factory=dict)
@@ -78,7 +86,9 @@ class SyncReport:
         values = {k: v for k, v in values.items() if k != "schema"}
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in values.items() if k in names}
-        values["tracks"] = [TrackReport(**t) for t in values.get("tracks", [])]
+        track_names = {f.name for f in dataclasses.fields(TrackReport)}
+        values["tracks"] = [TrackReport(**{k: v for k, v in t.items() if k in track_names})
+                            for t in values.get("tracks", [])]
         return cls(**values)
 
     @classmethod

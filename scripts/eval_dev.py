@@ -1,17 +1,22 @@
 #!/usr/bin/env python
 """`avsync check` on the dev real clips: as they are, with shifted audio, and with another clip's audio.
 
-Variants: as is; audio delayed by 80, 200, 400 ms; audio advanced by 200 ms; another dev clip's
-audio. The face front-end runs once per clip; each variant re-times (or swaps) the audio features
-of that one analysis and rebuilds the report exactly as `check` does, so every variant costs only
-scoring.
+Variants: as is; audio delayed by 80, 200, 400 and 1000 ms; audio advanced by 200 and 600 ms;
+another dev clip's audio. The face front-end runs once per clip; each variant re-times (or swaps)
+the audio features of that one analysis and measures it exactly as `check` does (the pipeline's
+`measure`: ±2 s search, block-bootstrap interval), so every variant costs only scoring.
+
+Verdicts are out of fold: the clips are grouped by source (the manifest's repo column) and each
+source is judged by a calibration fitted (`avsync.calibration.cross_fit`, as `avsync calibrate`
+does) on the genuine and other-audio measurements of the other sources only. The shipped
+calibration, fitted on all of them, is never used here.
 
 Prints per variant: verdict accuracy against the expected verdict (in_sync for the original and
-the 80 ms delay, inside the 125 ms late tolerance; out_of_sync for 200/400 ms delays and the
-200 ms advance; mismatch for another clip's audio), the verdict counts, and the mean / median
-absolute offset error in ms against the applied shift and against the clip's own measured offset
-plus the shift (real clips can carry a real offset of their own). Then ROC AUC and EER of
-`confidence`, genuine against another clip's audio.
+the 80 ms delay, inside the 125 ms late tolerance; out_of_sync for the other shifts; mismatch for
+another clip's audio), the verdict counts, and the mean / median absolute error of the corrected
+offset in ms against the applied shift and against the clip's own measured offset plus the shift
+(real clips can carry a real offset of their own). Then the share of genuine clips read within
+40 ms of 0, and ROC AUC and EER of `confidence`, genuine against another clip's audio.
 
     python scripts/eval_dev.py --model baseline [--json OUT] [--manifest ../shared/corpus/manifest.csv]
 """
@@ -36,24 +41,48 @@ VARIANTS = [
     ("delay 80 ms", 0.08, "in_sync"),
     ("delay 200 ms", 0.2, "out_of_sync"),
     ("delay 400 ms", 0.4, "out_of_sync"),
+    ("delay 1000 ms", 1.0, "out_of_sync"),
     ("advance 200 ms", -0.2, "out_of_sync"),
+    ("advance 600 ms", -0.6, "out_of_sync"),
     ("other audio", None, "mismatch"),
 ]
+TARGET_FLAG_RATE = 0.02  # as `avsync calibrate`'s default
+WITHIN_MS = 40.0  # the issue's "genuine offsets within 40 ms of 0"
 
 
-def variant_reports(analysis, other_audios, scorer, settings):
-    """The report of each variant for one analysed clip."""
-    from avsync.pipeline import build_report
+def variant_rows(entry, group, analysis, others, scorer, settings) -> list[dict]:
+    """One measurement row per variant (several for other audio) of one analysed clip."""
+    from avsync.calibration import measurement_row
+    from avsync.pipeline import measure
 
-    out = {}
+    rows = []
     audio = analysis.audio
     for name, delay, _ in VARIANTS:
         if delay is None:
-            out[name] = [build_report(dataclasses.replace(analysis, audio=a), scorer, settings) for a in other_audios]
+            pairs = [(audio_of, measure(analysis, scorer, settings, audio=a)) for audio_of, a in others]
         else:
             shifted = dataclasses.replace(audio, t0_s=audio.t0_s + delay)
-            out[name] = [build_report(dataclasses.replace(analysis, audio=shifted), scorer, settings)]
-    return out
+            pairs = [(entry.id, measure(analysis, scorer, settings, audio=shifted))]
+        for audio_of, m in pairs:
+            rows.append({"variant": name, **measurement_row(entry, audio_of, group, m)})
+    return rows
+
+
+def judge(rows: list[dict], settings) -> dict:
+    """Out-of-fold verdict, corrected offset and interval of every row (added in place); the folds."""
+    from avsync.calibration import cross_fit
+    from avsync.verdict import OffsetEstimate, decide
+
+    scores = {"genuine": [r for r in rows if r["variant"] == "as is"],
+              "mismatched": [r for r in rows if r["variant"] == "other audio"]}
+    folds = cross_fit(scores, settings.verdict, TARGET_FLAG_RATE, "out-of-fold")
+    for r in rows:
+        r["verdict_oof"], r["av_offset_ms"], r["ci_ms"], r["confidence"] = r["verdict"], None, None, None
+        if r["estimate"] is not None:
+            d = decide(OffsetEstimate(**r["estimate"]), folds[r["group"]], settings.verdict)
+            r.update(verdict_oof=d.verdict, reason=d.reason, av_offset_ms=d.offset_ms, ci_ms=d.ci_ms,
+                     confidence=r["estimate"]["confidence"])
+    return {g: c.to_dict() for g, c in folds.items()}
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -64,7 +93,7 @@ def summarise(rows: list[dict]) -> dict:
     table = {}
     for name, delay, expected in VARIANTS:
         sel = [r for r in rows if r["variant"] == name]
-        verdicts = [r["verdict"] for r in sel]
+        verdicts = [r["verdict_oof"] for r in sel]
         entry = {"expected": expected, "n": len(sel),
                  "accuracy": (sum(v == expected for v in verdicts) / len(sel)) if sel else None,
                  "verdicts": {v: verdicts.count(v) for v in sorted(set(verdicts))}}
@@ -79,7 +108,11 @@ def summarise(rows: list[dict]) -> dict:
         table[name] = entry
     genuine = [r["confidence"] for r in rows if r["variant"] == "as is" and r["confidence"] is not None]
     other = [r["confidence"] for r in rows if r["variant"] == "other audio" and r["confidence"] is not None]
-    return {"variants": table, "mismatch": ranking(genuine, other)}
+    as_is = [r for r in rows if r["variant"] == "as is"]
+    within = sum(r["av_offset_ms"] is not None and abs(r["av_offset_ms"]) <= WITHIN_MS for r in as_is)
+    return {"variants": table, "mismatch": ranking(genuine, other),
+            "genuine_within_ms": {"ms": WITHIN_MS, "n": len(as_is), "within": within,
+                                  "rate": within / len(as_is) if as_is else None}}
 
 
 def _stat(fn, values):
@@ -98,6 +131,10 @@ def format_summary(name: str, summary: dict) -> str:
             rel = _pair(e["abs_error_vs_own_ms"])
         verdicts = ", ".join(f"{k} {v}" for k, v in e["verdicts"].items())
         lines.append(f"{variant:<16}{e['expected']:<13}{acc:>9}{e['n']:>4}  {err:>21}  {rel:>14}  {verdicts}")
+    w = summary["genuine_within_ms"]
+    if w["rate"] is not None:
+        lines.append(f"genuine clips whose corrected offset is within {w['ms']:.0f} ms of 0: {100 * w['rate']:.0f}% "
+                     f"({w['within']} of {w['n']}; no offset counts as outside)")
     m = summary["mismatch"]
     auc = "-" if m["roc_auc"] is None else f"{m['roc_auc']:.3f}"
     eer = "-" if m["eer"] is None else f"{100 * m['eer']:.1f}%"
@@ -119,7 +156,7 @@ def main(argv=None) -> int:
     parser.add_argument("--category", default="real")
     parser.add_argument("--model", action="append", help="scorer, repeatable (default: the default model)")
     parser.add_argument("--json", dest="json_out", help="write per-clip rows and the summary to this JSON file")
-    parser.add_argument("--negatives", type=int, default=1, help="other clips' audio per clip (default 1)")
+    parser.add_argument("--negatives", type=int, default=3, help="other clips' audio per clip (default 3, as calibrate)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=None, help="processes for the face front-end")
     parser.add_argument("--cache", help="folder to keep front-end analyses in and reuse")
@@ -130,6 +167,7 @@ def main(argv=None) -> int:
     from avsync.config import Settings
     from avsync.sources import read_sources
     from avsync.evaluation.clipset import AnalysisCache, iter_analyses, partner_audio
+    from avsync.calibration import clip_groups
     from avsync.pipeline import resolve_scorer
 
     if not Path(args.manifest).exists():
@@ -147,6 +185,7 @@ def main(argv=None) -> int:
         return 3
     audios, partners = partner_audio(entries, settings, args.negatives, args.seed)
 
+    groups = clip_groups(args.manifest, entries)
     rows = {s.name: [] for s in scorers}
     skipped = []
     cache = AnalysisCache(args.cache) if args.cache else None
@@ -155,14 +194,9 @@ def main(argv=None) -> int:
         if analysis is None:
             skipped.append({"id": entry.id, "reason": reason})
             continue
-        others = [audios[j] for j in partners.get(index, [])]
+        others = [(entries[j].id, audios[j]) for j in partners.get(index, [])]
         for scorer in scorers:
-            for variant, reports in variant_reports(analysis, others, scorer, settings).items():
-                for n, rep in enumerate(reports):
-                    rows[scorer.name].append({
-                        "id": entry.id, "variant": variant, "verdict": rep.verdict, "av_offset_ms": rep.av_offset_ms,
-                        "confidence": rep.confidence, "p_sync": rep.p_sync,
-                        "audio_of": entries[partners[index][n]].id if variant == "other audio" else entry.id})
+            rows[scorer.name] += variant_rows(entry, groups[entry.id], analysis, others, scorer, settings)
 
     print(f"{len(entries) - len(skipped)} {args.split} {args.category} clips from {args.manifest}"
           + (f" ({len(skipped)} could not be analysed)" if skipped else ""))
@@ -171,10 +205,12 @@ def main(argv=None) -> int:
     out = {"manifest": args.manifest, "split": args.split, "category": args.category, "skipped": skipped,
            "scorers": {}}
     for scorer in scorers:
+        folds = judge(rows[scorer.name], settings)
         summary = summarise(rows[scorer.name])
         print()
         print(format_summary(f"{scorer.name} {scorer.version}", summary))
-        out["scorers"][scorer.name] = {"scorer": scorer.describe(), "summary": summary, "rows": rows[scorer.name]}
+        out["scorers"][scorer.name] = {"scorer": scorer.describe(), "summary": summary, "folds": folds,
+                                       "rows": rows[scorer.name]}
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(out, indent=1))
     return 0

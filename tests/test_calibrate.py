@@ -1,21 +1,16 @@
-"""`avsync calibrate`: threshold choice, p_sync fit, verdict.yaml rewrite, and check reading the result."""
+"""`avsync calibrate`: threshold, p_sync, offset bias and error, cross-fitting, and the sidecar it writes."""
+import json
 import math
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from click.testing import CliRunner
 
-from avsync.calibration import (
-    choose_offset_margin,
-    choose_threshold,
-    fit_p_sync,
-    replace_top_level,
-)
+from avsync.calibration import choose_threshold, cross_fit, fit_calibration, fit_offset_error, fit_p_sync
 from avsync.config import VerdictConfig
-from avsync.verdict import sync_verdict, tolerance_gap
+from avsync.verdict import OffsetEstimate
 
 REPO_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -33,29 +28,34 @@ def test_threshold_flags_at_most_the_target_rate():
         choose_threshold([], 0.02)
 
 
-def test_gap_within_the_margin_is_in_sync():
-    cfg = VerdictConfig(min_confidence={"m": 0.1}, offset_margin={"m": 0.05})
-    offsets_ms = np.array([80.0, 40.0, 0.0, -40.0])
-    gap = tolerance_gap(np.array([0.90, 1.0, 0.93, 1.0]), offsets_ms, cfg)  # best at +80 ms, 0 ms nearly as good
-    assert gap == pytest.approx(0.03)
-    assert tolerance_gap(np.array([1.0, 0.9]), np.array([300.0, 200.0]), cfg) is None
-    assert sync_verdict(80.0, 0.5, cfg, "m", gap) == "in_sync"
-    assert sync_verdict(80.0, 0.5, cfg, "m", 0.2) == "out_of_sync"
-    assert sync_verdict(80.0, 0.5, cfg, "other", gap) == "out_of_sync"  # no margin for this scorer
-    assert sync_verdict(80.0, 0.05, cfg, "m", 0.0) == "mismatch"
+def _row(group, offset, confidence, spread=5.0, audio_of=None, i=0):
+    est = OffsetEstimate(offset, spread, spread, confidence, 1.0)
+    return {"id": f"{group}{i}", "audio_of": audio_of, "group": group, "category": "real", "verdict": None,
+            "reason": None, "estimate": est.__dict__}
 
 
-def test_offset_margin_is_the_smallest_that_meets_the_flag_rate():
-    cfg = VerdictConfig(min_confidence={"m": 0.1})
-    rows = [{"verdict": "x", "confidence": 0.5, "av_offset_ms": 0.0, "tolerance_gap": 0.0} for _ in range(50)]
-    rows += [{"verdict": "x", "confidence": 0.5, "av_offset_ms": 80.0, "tolerance_gap": g} for g in (0.01, 0.02, 0.3)]
-    assert choose_offset_margin(rows, cfg, "m", 0.02) == pytest.approx(0.02)  # 1 of 53 may stay flagged
-    assert choose_offset_margin(rows, cfg, "m", 0.0) == pytest.approx(0.3)
-    assert choose_offset_margin(rows, cfg, "m", 0.1) == 0.0
-    # two clips below min_confidence stay flagged: the margin still unflags all it can, no more
-    weak = [{"verdict": "x", "confidence": 0.01, "av_offset_ms": 0.0, "tolerance_gap": 0.0}] * 2
-    assert choose_offset_margin(rows + weak, cfg, "m", 0.0) == pytest.approx(0.3)
-    assert choose_offset_margin(rows[:50] + weak, cfg, "m", 0.0) == 0.0
+def test_offset_error_makes_the_interval_cover_zero():
+    ests = [OffsetEstimate(x, 5.0, 5.0, 1.0, 1.0) for x in (0.0, 10.0, -20.0, 30.0, 100.0)]
+    m = fit_offset_error(ests, 0.0, 0.8)  # 4 of 5 must cover 0: the 30 ms clip needs sqrt(30^2 - 5^2)
+    assert m == pytest.approx(math.sqrt(30 ** 2 - 5 ** 2), abs=0.1)
+    assert fit_offset_error(ests, 0.0, 1.0) == pytest.approx(math.sqrt(100 ** 2 - 5 ** 2), abs=0.1)
+    assert fit_offset_error(ests[:1], 0.0, 0.95) == 0.0
+
+
+def test_cross_fit_leaves_each_source_out():
+    rng = np.random.default_rng(0)
+    genuine = [_row(g, bias + rng.normal(0, 5), 0.5 + rng.uniform(0, 0.2), i=i)
+               for g, bias in (("a", 40.0), ("b", 40.0), ("c", 200.0)) for i in range(10)]
+    mismatched = [_row(r["group"], rng.uniform(-900, 900), rng.uniform(0, 0.3), audio_of=o["id"])
+                  for r, o in zip(genuine, genuine[1:] + genuine[:1])]
+    scores = {"genuine": genuine, "mismatched": mismatched}
+    folds = cross_fit(scores, VerdictConfig(), 0.02, "d")
+    assert set(folds) == {"a", "b", "c"}
+    assert folds["c"].offset_bias_ms == pytest.approx(40.0, abs=5)  # c's own bias never enters c's fit
+    assert folds["a"].offset_bias_ms > 60.0  # fitted on b and c
+    whole = fit_calibration(genuine, mismatched, VerdictConfig(), 0.02, "d")
+    assert whole.weights_sha256 == "d" and whole.p_sync["slope"] > 0
+    assert sum(e["estimate"]["confidence"] < whole.min_confidence for e in genuine) == 0
 
 
 def test_p_sync_is_increasing_in_confidence():
@@ -70,17 +70,6 @@ def test_p_sync_is_increasing_in_confidence():
         fit_p_sync([0.5, 0.6], [])
 
 
-def test_replace_top_level_keeps_other_lines():
-    text = "# head\na: 1\n# about b\nb:\n  x: 1\n  y: 2\n\n# about c\nc: 3\n"
-    out = replace_top_level(text, "b", {"z": 9})
-    assert out.startswith("# head\na: 1\n# about b\nb:\n  z: 9\n")
-    assert "# about c\nc: 3\n" in out
-    assert yaml.safe_load(out) == {"a": 1, "b": {"z": 9}, "c": 3}
-    added = replace_top_level(out, "d", [1, 2], comment="new key")
-    assert added.endswith("# new key\nd:\n- 1\n- 2\n")
-    assert yaml.safe_load(added)["c"] == 3
-
-
 @pytest.fixture(scope="module")
 def clip_folder(tmp_path_factory):
     from avsync.testing import make_talking_clip
@@ -91,45 +80,44 @@ def clip_folder(tmp_path_factory):
     return root
 
 
-def test_calibrate_writes_config_that_check_reads(clip_folder, tmp_path):
+def test_calibrate_writes_the_checkpoints_sidecar_that_check_reads(clip_folder, tmp_path):
     from avsync.cli.main import cli
-    from avsync.config import Settings
     from avsync.pipeline import check
+    from avsync.scoring.base import file_digest
+    from avsync.scoring.registry import SHIPPED_WEIGHTS
 
-    config_dir = tmp_path / "configs"
-    shutil.copytree(REPO_CONFIGS, config_dir)
+    weights = tmp_path / "model.safetensors"
+    shutil.copy(SHIPPED_WEIGHTS["syncnet_lite"], weights)
+    meta = json.loads(SHIPPED_WEIGHTS["syncnet_lite"].with_suffix(".json").read_text())
+    meta.pop("calibration", None)
+    weights.with_suffix(".json").write_text(json.dumps(meta))
+    assert check(clip_folder / "talk0.mp4", scorer=str(weights), jobs=1).calibrated is False
+
     cache = tmp_path / "cache"
-    args = ["calibrate", str(clip_folder), "--model", "baseline", "--config-dir", str(config_dir), "--negatives", "2",
-            "--analysis-cache", str(cache), "--jobs", "1", "--no-progress"]
+    args = ["calibrate", str(clip_folder), "--model", str(weights), "--negatives", "2", "--analysis-cache", str(cache),
+            "--jobs", "1", "--no-progress"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "flagged overall" in result.output
-
-    text = (config_dir / "verdict.yaml").read_text()
-    assert "# Tolerance: ITU-R BT.1359" in text  # the file's comments survive
-    written = yaml.safe_load(text)
-    name = "baseline-envelope-corr"
-    threshold = written["min_confidence"][name]
-    assert written["min_confidence"]["default"] == 0.0  # other scorers' entries are kept
-    params = written["p_sync"][name]
-    assert params["slope"] > 0
-    assert written["fitted_on"][name]["genuine_clips"] == 3
-    assert written["fitted_on"][name]["mismatched_pairs"] == 6
+    assert "out of fold" in result.output
+    written = json.loads(weights.with_suffix(".json").read_text())
+    assert written["model"] == meta["model"]  # the rest of the sidecar is kept
+    cal = written["calibration"]
+    assert cal["weights_sha256"] == file_digest(weights)
+    assert cal["fitted_on"]["genuine_clips"] == 3 and cal["fitted_on"]["mismatched_pairs"] == 6
+    assert cal["p_sync"]["slope"] > 0
     assert len(list(cache.glob("*.npz"))) == 3
 
-    settings = Settings.load(config_dir)
-    assert settings.verdict.min_confidence[name] == threshold
-    report = check(clip_folder / "talk0.mp4", settings=settings, scorer="baseline", jobs=1)
-    assert report.confidence >= threshold  # no genuine clip flagged at the fitted threshold
-    assert report.verdict == "in_sync"
-    expected = 1 / (1 + math.exp(-(params["slope"] * report.confidence + params["intercept"])))
+    report = check(clip_folder / "talk0.mp4", scorer=str(weights), jobs=1)
+    assert report.calibrated is True and report.offset_bias_ms == cal["offset_bias_ms"]
+    assert report.confidence >= cal["min_confidence"]  # no genuine clip flagged at the fitted threshold
+    expected = 1 / (1 + math.exp(-(cal["p_sync"]["slope"] * report.confidence + cal["p_sync"]["intercept"])))
     assert report.p_sync == pytest.approx(expected, abs=1e-3)
 
     # a second run reads the cached analyses and fits the same values
     again = CliRunner().invoke(cli, args[:-1] + ["--dry-run", "--no-progress"])
     assert again.exit_code == 0, again.output
-    assert f"min_confidence {threshold:.4f}" in again.output
-    assert yaml.safe_load((config_dir / "verdict.yaml").read_text()) == written
+    assert f"min_confidence {cal['min_confidence']:.4f}" in again.output
+    assert json.loads(weights.with_suffix(".json").read_text()) == written
 
 
 def test_calibrate_bad_manifest_exits_3(tmp_path):

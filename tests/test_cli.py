@@ -58,18 +58,24 @@ def test_bad_input_gives_one_line_and_exit_3(bad_inputs, case):
 
 def test_summary_json_and_plot(synthetic_clips, tmp_path):
     plot = tmp_path / "why.png"
+    # the baseline's calibrated offset error (about ±190 ms on real footage) leaves a 200 ms delay
+    # flagged or undecided, and a matched clip passed or undecided: never the other way round
     proc = run("check", synthetic_clips["delayed"], "--model", "baseline", "--plot", plot)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "out_of_sync" in proc.stdout and "ms" in proc.stdout
+    assert proc.returncode in (1, 2), proc.stdout + proc.stderr
+    assert "in_sync" not in proc.stdout.splitlines()[0] and "ms (" in proc.stdout
     assert plot.stat().st_size > 10_000
     proc = run("check", synthetic_clips["matched"], "--model", "baseline", "--json")
-    assert proc.returncode == 0
-    assert json.loads(proc.stdout)["verdict"] == "in_sync"
+    assert proc.returncode in (0, 2)
+    assert json.loads(proc.stdout)["verdict"] in ("in_sync", "inconclusive")
 
 
 def test_tolerance_is_configurable(synthetic_clips):
+    strict = json.loads(run("check", synthetic_clips["delayed"], "--model", "baseline", "--json").stdout)
     proc = run("check", synthetic_clips["delayed"], "--model", "baseline", "--late-ms", "300", "--json")
-    assert json.loads(proc.stdout)["verdict"] == "in_sync" and proc.returncode == 0
+    loose = json.loads(proc.stdout)
+    assert strict["verdict"] != "in_sync" and loose["tolerance"]["audio_late_ms"] == 300.0
+    assert loose["verdict"] in ("in_sync", "inconclusive") and proc.returncode in (0, 2)
+    assert loose["verdict_reason"] != "offset_near_tolerance"  # -200 ms now lies inside
 
 
 def test_unknown_model_is_a_one_line_error(synthetic_clips):

@@ -68,14 +68,15 @@ def test_lse_command(tmp_path, monkeypatch):
     values = {"a.mp4": (6.5, 7.0), "b.mp4": (7.5, 5.0), "c.mp4": (9.0, 2.0)}
     calls = []
 
-    def checker(path, audio=None, model=None):
+    def checker(path, audio=None, model=None, protocol_search=False):
+        assert protocol_search  # lse keeps the literature's ±15-frame search, not check's ±2 s
         calls.append(path)
         d, c = values[Path(path).name]
         return _report(path, d, c)
 
     def run_pool(items, batch, on_report):  # the fake checker in this process, not in pool workers
         for k, (path, audio) in enumerate(items):
-            on_report(k, checker(path, audio=audio))
+            on_report(k, checker(path, audio=audio, protocol_search=batch.protocol_search))
 
     monkeypatch.setattr(runner, "_run_pool", run_pool)
     monkeypatch.setattr(runner, "scorer_identity", lambda model=None, config_dir=None: {"name": "fake", "version": "1"})

@@ -32,6 +32,8 @@ def resolve_checker(spec: str):
 def check_kwargs(spec: str, options: dict) -> dict:
     """Keyword arguments for every checker call: the settings and scorer loaded once per worker."""
     kwargs = {"jobs": 1, "thumbnails": bool(options.get("thumbnails", False))}
+    if options.get("protocol_search"):
+        kwargs["protocol_search"] = True
     if options.get("config_dir"):
         from avsync.config import Settings
 

@@ -1,4 +1,4 @@
-"""``avsync calibrate``: fit the mismatch threshold and p_sync per scorer, write configs/verdict.yaml."""
+"""``avsync calibrate``: fit a model's calibration on labelled clips and store it beside its weights."""
 from __future__ import annotations
 
 import json
@@ -31,49 +31,62 @@ def _plain_videos(source: str) -> bool:
 @options.analysis_cache
 @options.jobs
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="also write every score and result as JSON")
-@click.option("--dry-run", is_flag=True, help="print the fitted values; do not write verdict.yaml")
+@click.option("--dry-run", is_flag=True, help="print the fitted values; do not write the sidecar")
 @options.progress
 @options.common
 def command(manifest, split, category, models, target_flag_rate, negatives, seed, analysis_cache_dir, jobs,
             json_out, dry_run, progress, config_dir):
-    """Choose each scorer's mismatch threshold so that at most --target-flag-rate of the genuine clips
-    in MANIFEST are flagged, fit the calibrated probability p_sync, and store both with the data and
-    date they came from in verdict.yaml (of --config-dir, default the package's configs/).
+    """Fit each model's mismatch threshold (at most --target-flag-rate of the genuine clips in
+    MANIFEST flagged), its p_sync map, its offset bias and offset error, report them out of fold
+    (each source judged by a fit on the other sources), and store the fit on every clip in the
+    model's sidecar JSON, keyed by the weights' sha256. --config-dir gives the verdict policy
+    (tolerance, interval level).
 
     MANIFEST is a corpus manifest.csv, any CSV/JSONL manifest, or a folder of genuine videos
     (then every clip is used and --split/--category do not apply).
     """
-    from avsync.calibration import calibrate_scorer, collect, format_summary, provenance, write_verdict_config
-    from avsync.config import CONFIG_DIR
+    from avsync.calibration import clip_groups, collect, cross_fit, fit_calibration, format_summary, provenance, \
+        verdict_rates
+    from avsync.scoring.sidecar import write_calibration
 
-    config_dir = Path(config_dir) if config_dir else CONFIG_DIR
     settings = load_settings(config_dir)
     if _plain_videos(manifest):
         split, category = (), ()
     clips = read_inputs([manifest], split, category)
     scorers = load_scorers(models)
     cache = open_analysis_cache(analysis_cache_dir)
-    collected = collect(clips, scorers, settings, negatives, seed, jobs, cache, options.show_progress(progress))
-    results, fitted_on = [], {}
+    groups = clip_groups(clips)
+    collected = collect(clips, scorers, settings, groups, negatives, seed, jobs, cache, options.show_progress(progress))
+    results = {}
     for scorer in scorers:
+        scores = collected["scores"][scorer.name]
+        if scorer.weights_digest is None or scorer.calibration_path is None:
+            options.fail(f"{scorer.name} has no weights file to store a calibration beside")
         try:
-            res = calibrate_scorer(scorer.name, collected["scores"][scorer.name], settings.verdict, target_flag_rate)
+            folds = cross_fit(scores, settings.verdict, target_flag_rate, scorer.weights_digest)
+            calibration = fit_calibration(scores["genuine"], scores["mismatched"], settings.verdict,
+                                          target_flag_rate, scorer.weights_digest)
         except ValueError as exc:
             options.fail(f"cannot calibrate {scorer.name}: {exc}")
-        results.append(res)
-        fitted_on[scorer.name] = provenance(res, manifest, list(split), list(category), negatives, seed,
-                                            target_flag_rate)
-    click.echo(format_summary(results, collected["skipped"]))
+        out_of_fold = verdict_rates(scores, folds, settings.verdict)
+        calibration.fitted_on = calibration.fitted_on | provenance(scores, manifest, list(split), list(category),
+                                                                   negatives, seed, target_flag_rate,
+                                                                   settings.verdict, out_of_fold)
+        results[scorer.name] = (scorer, calibration, folds)
+        click.echo(format_summary(scorer.name, calibration, out_of_fold, collected["skipped"]))
     if json_out:
+        dump = {name: {"calibration": cal.to_dict(), "folds": {g: c.to_dict() for g, c in folds.items()},
+                       **collected["scores"][name]} for name, (_, cal, folds) in results.items()}
         try:
-            Path(json_out).write_text(json.dumps({"results": results, "fitted_on": fitted_on, **collected}, indent=1))
+            Path(json_out).write_text(json.dumps({"results": dump, "skipped": collected["skipped"]}, indent=1))
         except OSError as exc:
             options.fail(f"cannot write {json_out}: {exc.strerror or exc}", CANT_CREATE)
     if dry_run:
-        click.echo("dry run: verdict.yaml not written", err=True)
+        click.echo("dry run: no sidecar written", err=True)
         return
-    try:
-        path = write_verdict_config(config_dir, results, fitted_on)
-    except (OSError, ValueError) as exc:
-        options.fail(f"cannot write {config_dir}/verdict.yaml: {exc}", CANT_CREATE)
-    click.echo(f"wrote {path}")
+    for scorer, calibration, _ in results.values():
+        try:
+            path = write_calibration(scorer.calibration_path, calibration)
+        except (OSError, ValueError) as exc:
+            options.fail(f"cannot write {scorer.calibration_path}: {exc}", CANT_CREATE)
+        click.echo(f"wrote {path}")

@@ -16,10 +16,13 @@ def summary(report: SyncReport) -> str:
     name = Path(report.file).name
     if report.verdict == "error":
         return f"{name}: error ({report.error['code']}): {report.error['message']}"
-    lines = [f"{name}: {report.verdict}"]
+    lines = [f"{name}: {report.verdict}" + (f" ({report.verdict_reason})" if report.verdict_reason else "")
+             + ("" if report.calibrated is not False else " [uncalibrated model]")]
     if report.av_offset_ms is not None:
         side = "audio early" if report.av_offset_ms > 0 else "audio late" if report.av_offset_ms < 0 else "aligned"
-        lines.append(f"  offset      {report.av_offset_ms:+.1f} ms = {report.av_offset_frames:+d} frames at "
+        ci = report.av_offset_ci_ms
+        interval = f" ({ci[0]:+.0f}…{ci[1]:+.0f})" if ci else ""
+        lines.append(f"  offset      {report.av_offset_ms:+.0f} ms{interval} = {report.av_offset_frames:+d} frames at "
                      f"{report.fps:.2f} fps ({side})")
         lines.append(f"  confidence  {report.confidence:.3f} (LSE-C)   min_dist {report.min_dist:.3f} (LSE-D)"
                      + (f"   p_sync {report.p_sync:.2f}" if report.p_sync is not None else ""))
@@ -46,9 +49,14 @@ def summary(report: SyncReport) -> str:
 @options.jobs
 @click.option("--early-ms", type=float, help="tolerance: audio at most this early (default from configs)")
 @click.option("--late-ms", type=float, help="tolerance: audio at most this late (default from configs)")
+@click.option("--tolerance", type=click.Choice(["itu-bt1359", "ebu-r37", "atsc-is191"]), default=None,
+              help="tolerance preset (default: itu-bt1359, audio <= 45 ms early, <= 125 ms late)")
+@click.option("--max-offset-ms", type=click.FloatRange(min=40.0), default=None,
+              help="search offsets up to this far either way (default from configs: 2000)")
 @options.progress
 @options.common
-def command(path, audio, as_json, plot_path, model, jobs, config_dir, early_ms, late_ms, progress):
+def command(path, audio, as_json, plot_path, model, jobs, early_ms, late_ms, tolerance, max_offset_ms, progress,
+            config_dir):
     """Check whether the speech in PATH belongs to the visible mouth, and the audio-video offset.
 
     Exit code: 0 in_sync, 1 out_of_sync/mismatch, 2 no_face/no_speech/inconclusive, 3 error.
@@ -56,12 +64,14 @@ def command(path, audio, as_json, plot_path, model, jobs, config_dir, early_ms, 
     from avsync.pipeline import check
 
     settings = load_settings(config_dir)
+    if tolerance is not None:
+        settings.verdict.use_tolerance(tolerance)
     if early_ms is not None:
         settings.verdict.audio_early_tolerance_ms = early_ms
     if late_ms is not None:
         settings.verdict.audio_late_tolerance_ms = late_ms
     report = check(path, audio=audio, settings=settings, scorer=model, jobs=jobs,
-                   progress=options.show_progress(progress) and not as_json)
+                   progress=options.show_progress(progress) and not as_json, max_offset_ms=max_offset_ms)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     elif report.verdict != "error":

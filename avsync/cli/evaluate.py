@@ -29,7 +29,7 @@ def _dataset_names() -> list[str]:
               help="Call a video fake when 1 - p_sync >= this. Default: configs/evaluation.yaml.")
 @click.option("--min-confidence", type=float, default=None,
               help="For scorers without p_sync: call a video fake when confidence <= this. "
-                   "Default: the scorer's min_confidence in configs/verdict.yaml.")
+                   "Default: 0 (a scorer without p_sync is uncalibrated: no min_confidence).")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=None,
               help="Bootstrap resamples for the 95% CIs (0 = none). Default: configs/evaluation.yaml.")
 @click.option("--seed", type=int, default=None, help="Bootstrap seed.")

@@ -42,8 +42,10 @@ def command(inputs, split, category, all_tracks, fmt, out, model, workers, time_
     clips = read_inputs(inputs, split, category)
     cache = open_report_cache(report_cache_dir, no_report_cache, scorer_identity(model, config_dir))
     batch = BatchOptions(workers=workers or default_workers(), time_limit_s=time_limit,
-                         memory_limit_mb=memory_limit, model=model, config_dir=config_dir)
+                         memory_limit_mb=memory_limit, model=model, config_dir=config_dir,
+                         protocol_search=True)
     try:
+        # lse keeps the literature's ±15-frame search (LSE-C is a median over the searched offsets)
         scored = score_videos([(c.video, c.audio) for c in clips], cache=cache, batch=batch,
                               progress=options.show_progress(progress), desc="lse")
     except CheckerUnavailable as exc:

@@ -19,7 +19,6 @@ from avsync.frontend.track import MouthTrack
 from avsync.media.errors import MediaError
 from avsync.pipeline import Analysis, analyse, audio_features
 from avsync.scoring.base import Scorer
-from avsync.scoring.protocol import OffsetCurve, search_offset
 
 CACHE_VERSION = 1
 
@@ -29,20 +28,29 @@ def clip_audio(entry: Clip, settings: Settings) -> AudioFeatures:
     return audio_features(entry.video, entry.audio, settings)
 
 
-def same_audio(a: AudioFeatures, b: AudioFeatures, max_lag_s: float = 1.0, threshold: float = 0.9) -> bool:
+# Twin recordings (generator variants driven by one audio file) are never mismatch partners.
+TWIN_MAX_LAG_S = 1.0  # lags tried either way: generators trim or pad their driving audio a little
+TWIN_CORRELATION = 0.9  # envelopes correlating above this at some lag carry the same recording
+TWIN_MIN_HOPS = 100  # shorter envelopes (1 s) are too short to tell
+TWIN_MIN_OVERLAP_HOPS = 50
+TWIN_LAG_STEP_HOPS = 2  # 20 ms: finer than the envelope's own smoothness needs
+
+
+def same_audio(a: AudioFeatures, b: AudioFeatures, max_lag_s: float = TWIN_MAX_LAG_S,
+               threshold: float = TWIN_CORRELATION) -> bool:
     """Whether two clips carry the same recording (generator variants driven by one audio file):
     their log-energy envelopes correlate above ``threshold`` at some lag within ``max_lag_s``."""
     x, y = a.log_energy, b.log_energy
     n = min(len(x), len(y))
     lag_max = int(round(max_lag_s / a.hop_s))
-    if n < 4 * lag_max or n < 100:
+    if n < 4 * lag_max or n < TWIN_MIN_HOPS:
         return False
     best = -1.0
-    for lag in range(-lag_max, lag_max + 1, 2):
+    for lag in range(-lag_max, lag_max + 1, TWIN_LAG_STEP_HOPS):
         xs = x[max(0, lag):n + min(0, lag)]
         ys = y[max(0, -lag):n - max(0, lag)]
         m = min(len(xs), len(ys))
-        if m < 50:
+        if m < TWIN_MIN_OVERLAP_HOPS:
             continue
         c = np.corrcoef(xs[:m], ys[:m])[0, 1]
         if np.isfinite(c):
@@ -92,38 +100,6 @@ def mismatch_partners(audios: list[AudioFeatures | None], rounds: int, seed: int
                 taken.add(j)
                 pairs.append((i, j))
     return sorted(pairs)
-
-
-def scored_tracks(analysis: Analysis, audio: AudioFeatures, scorer: Scorer, settings: Settings,
-                  max_offset: int | None = None) -> list[dict]:
-    """Each track's distance matrix over ±``max_offset`` frames (default: the protocol's) against
-    ``audio``, its per-window speech mask, and its whole-clip curve over the protocol's ±search."""
-    proto = settings.protocol
-    search = proto.max_offset_frames
-    max_offset = search if max_offset is None else max(max_offset, search)
-    offsets = np.arange(-max_offset, max_offset + 1)
-    centre = slice(max_offset - search, max_offset + search + 1)
-    out = []
-    for track in analysis.tracks:
-        dists = scorer.distances(track, audio, offsets, analysis.frame_dt, proto.window_frames)
-        times = track.times_s[:len(dists)]
-        speech = audio.speech_at(times, proto.window_frames * analysis.frame_dt)
-        curve = None
-        if speech.sum() >= proto.min_windows:
-            curve = search_offset(dists[:, centre], offsets[centre], speech)
-        out.append({"track": track, "dists": dists, "offsets": offsets, "times": times, "curve": curve})
-    return out
-
-
-def best_track(scored: list[dict]) -> dict | None:
-    """The speaking track, chosen as ``check`` does: the strongest sync (highest confidence)."""
-    usable = [s for s in scored if s["curve"] is not None]
-    return max(usable, key=lambda s: s["curve"].confidence) if usable else None
-
-
-def clip_curve(analysis: Analysis, audio: AudioFeatures, scorer: Scorer, settings: Settings) -> OffsetCurve | None:
-    found = best_track(scored_tracks(analysis, audio, scorer, settings))
-    return found["curve"] if found else None
 
 
 # --- analyses, optionally cached on disk --------------------------------------------------------

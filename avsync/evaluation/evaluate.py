@@ -25,11 +25,11 @@ def _threshold(cfg: EvalConfig, kinds: set, scorer_name: str, config_dir=None) -
         if cfg.confidence_threshold is not None:
             c = float(cfg.confidence_threshold)
             return -c, f"confidence <= {c:g} (confidence_threshold)"
-        from avsync.config import Settings
+        # reports without p_sync come from an uncalibrated scorer, whose min_confidence is 0
         from avsync.verdict import min_confidence
 
-        c = min_confidence(Settings.load(config_dir).verdict, scorer_name)
-        return -c, f"confidence <= {c:g} (verdict.yaml min_confidence for {scorer_name or 'default'})"
+        c = min_confidence(None)
+        return -c, f"confidence <= {c:g} (uncalibrated {scorer_name or 'default'}: no min_confidence)"
     return float(cfg.threshold), f"1 - p_sync >= {cfg.threshold:g} (threshold)"
 
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from avsync.config import Settings
 from avsync.sources import Clip
-from avsync.evaluation.clipset import (AnalysisCache, best_track, clip_audio, clip_curve, iter_analyses,
-                                       mismatch_partners, scored_tracks)
+from avsync.evaluation.clipset import AnalysisCache, clip_audio, iter_analyses, mismatch_partners
+from avsync.pipeline import score_tracks, speaking_track
 from avsync.scoring.base import Scorer
 from avsync.scoring.protocol import average_curve, search_offset
 
@@ -105,7 +105,6 @@ def evaluate_offsets(entries: list[Clip], scorers: list[Scorer], settings: Setti
     proto = settings.protocol
     search, window = proto.max_offset_frames, proto.window_frames
     shifts = np.arange(-max_shift, max_shift + 1)
-    wide = search + max_shift
 
     audios: list = []
     for entry in entries:  # cheap: audio only, to choose mismatch partners before the slow pass
@@ -134,27 +133,30 @@ def evaluate_offsets(entries: list[Clip], scorers: list[Scorer], settings: Setti
             continue
         for scorer in scorers:
             m = models[scorer.name]
-            best = best_track(scored_tracks(analysis, analysis.audio, scorer, settings, max_offset=wide))
+            # the literature's protocol: ±search frames, every offset scored, no interval
+            best = speaking_track(score_tracks(analysis, scorer, settings, search=search, margin=max_shift,
+                                               min_coverage=0.0, estimate=False))
             if best is None:
                 m["per_clip"].append({"id": entry.slug, "status": "no_speech_windows"})
                 continue
-            track = best["track"]
-            speech = speech_by_shift(analysis.audio.speech_at, best["times"], analysis.frame_dt,
+            speech = speech_by_shift(analysis.audio.speech_at, best.times, analysis.frame_dt,
                                      window * analysis.frame_dt, shifts)
-            counts = offset_predictions(best["dists"], best["offsets"], speech, shifts, search, contexts, window,
+            counts = offset_predictions(best.dists, best.offsets, speech, shifts, search, contexts, window,
                                         stride, tolerance, proto.min_windows)
             _add(m["counts"], counts)
             _add(m["by_category"].setdefault(entry.category or "-", {}), counts)
-            m["genuine"].append(best["curve"].confidence)
+            m["genuine"].append(best.curve.confidence)
             m["per_clip"].append({
-                "id": entry.slug, "status": "ok", "track": track.track_id, "confidence": round(best["curve"].confidence, 4),
-                "own_offset_frames": best["curve"].av_offset_frames,
+                "id": entry.slug, "status": "ok", "track": best.track.track_id, "confidence": round(best.curve.confidence, 4),
+                "own_offset_frames": best.curve.av_offset_frames,
                 "accuracy": {k: (round(ok / n, 4) if n else None) for k, (ok, n) in counts.items()}})
             for j in partners.get(index, []):
-                curve = clip_curve(analysis, audios[j], scorer, settings)
+                other = speaking_track(score_tracks(analysis, scorer, settings, audio=audios[j], search=search,
+                                                    min_coverage=0.0, estimate=False))
+                curve = None if other is None else other.curve
                 if curve is not None:
                     m["mismatched"].append(curve.confidence)
-                m["pairs"].append({"video": entry.id, "audio": entries[j].id,
+                m["pairs"].append({"video": entry.slug, "audio": entries[j].slug,
                                    "confidence": None if curve is None else round(curve.confidence, 4)})
 
     result = {

@@ -40,7 +40,7 @@ def scorer_identity(model: str | None = None, config_dir: str | Path | None = No
     from avsync.pipeline import resolve_scorer  # resolved late: it imports the model code
 
     ident = resolve_scorer(model or "default").describe()
-    digest = hashlib.sha256(f"{__version__}|{model or 'default'}".encode())
+    digest = hashlib.sha256(f"{__version__}|{model or 'default'}|{ident.get('calibration')}".encode())
     folder = Path(config_dir or CONFIG_DIR)
     for f in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         digest.update(f.name.encode() + f.read_bytes())
@@ -81,6 +81,7 @@ class BatchOptions:
     memory_limit_mb: float | None = None  # None: memory_limit_mb of configs/audit.yaml
     model: str | None = None
     config_dir: str | None = None
+    protocol_search: bool = False  # the literature's ±15-frame search (lse) instead of check's ±2 s
 
 
 def score_videos(items: Sequence[tuple[str, str | None]], checker: Checker | None = None,
@@ -140,6 +141,7 @@ def _run_pool(items: Sequence[tuple[str, str | None]], batch: BatchOptions,
         time_limit_s=float(batch.time_limit_s if batch.time_limit_s is not None else cfg.time_limit_s),
         memory_limit_mb=float(batch.memory_limit_mb if batch.memory_limit_mb is not None else cfg.memory_limit_mb),
         threads_per_worker=max(1, default_workers() // workers),
-        check_options={"model": batch.model, "config_dir": batch.config_dir, "thumbnails": False})
+        check_options={"model": batch.model, "config_dir": batch.config_dir, "thumbnails": False,
+                       "protocol_search": batch.protocol_search})
     clips = [Clip(id=str(k), video=path, audio=audio) for k, (path, audio) in enumerate(items)]
     run_items(clips, options, lambda k, record: on_report(k, SyncReport.from_dict(record)))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Callable
@@ -10,6 +11,7 @@ import numpy as np
 
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
+from avsync.scoring.sidecar import Calibration, read_calibration
 
 SCORERS: dict[str, Callable[..., "Scorer"]] = {}
 
@@ -32,10 +34,21 @@ def file_digest(path: str | Path) -> str:
 
 
 class Scorer(ABC):
-    """Gives a distance for every (visual window, audio offset) pair; smaller = better match."""
+    """Gives a distance for every (visual window, audio offset) pair; smaller = better match.
+
+    ``weights_digest`` names exactly what was calibrated (the weights' sha256, or a digest of a
+    training-free scorer's parameters) and ``calibration_path`` is the sidecar JSON that holds its
+    calibration; :meth:`load_calibration` reads it (None: uncalibrated)."""
 
     name: str = "scorer"
     version: str = "0"
+    weights_digest: str | None = None
+    calibration_path: Path | None = None
+    calibration: Calibration | None = None
+
+    def load_calibration(self) -> None:
+        self.calibration = (read_calibration(self.calibration_path, self.weights_digest)
+                            if self.weights_digest else None)
 
     @abstractmethod
     def distances(self, track: MouthTrack, audio: AudioFeatures, offsets: np.ndarray,
@@ -45,7 +58,15 @@ class Scorer(ABC):
         Pairs that need audio outside the recording are NaN (masked, never zero-padded)."""
 
     def describe(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version}
+        out = {"name": self.name, "version": self.version}
+        if self.calibration is not None:  # which calibration judged the report (a digest of the block)
+            block = json.dumps(self.calibration.to_dict(), sort_keys=True, default=str).encode()
+            out["calibration"] = "sha256:" + hashlib.sha256(block).hexdigest()[:16]
+        return out
+
+    @property
+    def calibrated(self) -> bool:
+        return self.calibration is not None
 
 
 class EmbeddingScorer(Scorer):
@@ -61,8 +82,18 @@ class EmbeddingScorer(Scorer):
     def embed_audio(self, audio: AudioFeatures, starts: np.ndarray) -> np.ndarray:
         """(len(starts), D) embedding of ``audio_window_hops`` MFCC rows from each start row."""
 
-    def distances(self, track, audio, offsets, frame_dt, window):
+    def visual_embeddings(self, track: MouthTrack, window: int) -> np.ndarray:
+        """:meth:`embed_visual`, remembered for the last track: one clip is scored against several
+        audios in a row (calibration, the dev variants), and the video side does not change."""
+        memo = getattr(self, "_visual_memo", None)
+        if memo is not None and memo[0] is track and memo[1] == window and memo[2] == len(track):
+            return memo[3]
         visual = self.embed_visual(track, window)
+        self._visual_memo = (track, window, len(track), visual)
+        return visual
+
+    def distances(self, track, audio, offsets, frame_dt, window):
+        visual = self.visual_embeddings(track, window)
         n = len(visual)
         times = track.times_s[:n, None] + offsets[None, :] * frame_dt
         rows = audio.index_at(times)

@@ -8,11 +8,22 @@ lip height, mouth darkness or MFCC dynamics did (see docs/baseline.md). The dist
 """
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import numpy as np
 
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
 from avsync.scoring.base import Scorer, register_scorer
+
+CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "weights" / "baseline.json"
+# The scorer's definition (changing one makes another scorer, with its own calibration digest):
+CONTEXT_FRAMES = 25  # frames correlated around each window: one second at 25 fps
+FLOOR_DB = 40.0  # energy more than this below the loud (95th percentile) frames counts as silence
+SMOOTH_HOPS = 4  # moving average of the envelope over 40 ms, one video frame
+MIN_VALID_FRACTION = 0.6  # a context with fewer measured frames than this has no correlation
 
 
 def _rolling_corr(x: np.ndarray, y: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
@@ -31,7 +42,7 @@ def _rolling_corr(x: np.ndarray, y: np.ndarray, starts: np.ndarray, stops: np.nd
     vx = sxx - sx * sx / np.maximum(n, 1)
     vy = syy - sy * sy / np.maximum(n, 1)
     corr = cov / np.sqrt(np.maximum(vx * vy, 1e-12))
-    return np.where(n >= 0.6 * (stops - starts), corr, np.nan)
+    return np.where(n >= MIN_VALID_FRACTION * (stops - starts), corr, np.nan)
 
 
 def mouth_motion(track: MouthTrack) -> np.ndarray:
@@ -48,16 +59,21 @@ class EnvelopeCorrelationScorer(Scorer):
     name = "baseline-envelope-corr"
     version = "1"
 
-    def __init__(self, context_frames: int = 25, floor_db: float = 40.0):
+    def __init__(self, context_frames: int = CONTEXT_FRAMES, floor_db: float = FLOOR_DB):
         self.context_frames = context_frames
         self.floor_db = floor_db
+        # no weights: its calibration is keyed by what changes its distances
+        ident = {"name": self.name, "version": self.version, "context_frames": context_frames, "floor_db": floor_db}
+        self.weights_digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+        self.calibration_path = CALIBRATION_FILE
+        self.load_calibration()
 
     def _envelope(self, audio: AudioFeatures) -> np.ndarray:
         energy = audio.log_energy
         if not len(energy):
             return energy
         floor = np.percentile(energy, 95) - self.floor_db
-        smooth = np.convolve(np.maximum(energy, floor), np.ones(4) / 4, mode="same")
+        smooth = np.convolve(np.maximum(energy, floor), np.ones(SMOOTH_HOPS) / SMOOTH_HOPS, mode="same")
         return smooth
 
     def distances(self, track: MouthTrack, audio: AudioFeatures, offsets, frame_dt, window):

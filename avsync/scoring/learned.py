@@ -9,7 +9,7 @@ import torch
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
 from avsync.memory import release_free_memory
-from avsync.models.checkpoint import CheckpointError, load_checkpoint
+from avsync.models.checkpoint import CheckpointError, load_checkpoint, sidecar
 from avsync.models.syncnet_lite import AUDIO_HOPS, AUDIO_STRIDE, MFCC_ROWS, WINDOW_FRAMES, normalize_mfcc
 from avsync.scoring.base import EmbeddingScorer, file_digest, register_scorer
 
@@ -34,13 +34,17 @@ class SyncNetLiteScorer(EmbeddingScorer):
             raise CheckpointError(f"shipped SyncNet-lite weights are missing ({path}); reinstall avsync or pass --model PATH")
         self.model, self.meta = load_checkpoint(path)
         self.path = path
-        self.version = "sha256:" + file_digest(path)[:16]
+        self.weights_digest = file_digest(path)
+        self.version = "sha256:" + self.weights_digest[:16]
+        self.calibration_path = sidecar(path)
+        self.load_calibration()
 
     @classmethod
     def from_model(cls, model, version: str = "in-memory") -> "SyncNetLiteScorer":
         """Wrap a model held in memory (training's dev evaluation)."""
         self = cls.__new__(cls)
         self.model, self.meta, self.path, self.version = model, {}, None, version
+        self.weights_digest, self.calibration_path, self.calibration = None, None, None
         return self
 
     @property

@@ -4,28 +4,30 @@ from __future__ import annotations
 import numpy as np
 
 from avsync.config import VerdictConfig
+from avsync.scoring.sidecar import Calibration
 from avsync.verdict import min_confidence, within_tolerance
 
 
-def window_state(row: dict, cfg: VerdictConfig, scorer_name: str) -> str | None:
+def window_state(row: dict, cfg: VerdictConfig, calibration: Calibration | None, min_speech: float = 0.5) -> str | None:
     """'mismatch', 'out_of_sync' or None (in sync / no speech) for one timeline window."""
-    if row.get("confidence") is None or row.get("speech", 0) < 0.5:
+    if row.get("confidence") is None or row.get("speech", 0) < min_speech:
         return None
-    if row["confidence"] < min_confidence(cfg, scorer_name):
+    if row["confidence"] < min_confidence(calibration):
         return "mismatch"
     return None if within_tolerance(row["av_offset_ms"], cfg) else "out_of_sync"
 
 
-def sync_segments(timeline: list[dict], cfg: VerdictConfig, scorer_name: str) -> list[dict]:
+def sync_segments(timeline: list[dict], cfg: VerdictConfig, calibration: Calibration | None,
+                  min_speech: float = 0.5) -> list[dict]:
     """Merge consecutive flagged windows of the same kind into time ranges.
 
     The score is the mean confidence gap below threshold (mismatch) or the mean confidence
     (out_of_sync), so stronger evidence ranks first in segment AP.
     """
     segments: list[dict] = []
-    threshold = min_confidence(cfg, scorer_name)
+    threshold = min_confidence(calibration)
     for row in timeline:
-        kind = window_state(row, cfg, scorer_name)
+        kind = window_state(row, cfg, calibration, min_speech)
         if kind is None:
             continue
         strength = (threshold - row["confidence"]) if kind == "mismatch" else row["confidence"]
@@ -40,14 +42,20 @@ def sync_segments(timeline: list[dict], cfg: VerdictConfig, scorer_name: str) ->
     return segments
 
 
-def drift_ms_per_min(timeline: list[dict], min_points: int = 4) -> float | None:
+DRIFT_MIN_POINTS = 4  # fewer timeline windows than this give no line
+DRIFT_MIN_SPAN_S = 2.0  # nor do windows spanning less time than this: a slope needs a baseline
+DRIFT_MIN_SPEECH = 0.5  # a window with less speech than this has no reliable offset
+
+
+def drift_ms_per_min(timeline: list[dict], min_points: int = DRIFT_MIN_POINTS) -> float | None:
     """Slope of a robust line through confident per-window offsets, in ms per minute."""
     points = [(r["start_s"], r["av_offset_ms"]) for r in timeline
-              if r.get("av_offset_ms") is not None and r.get("speech", 0) >= 0.5 and (r.get("confidence") or 0) > 0]
+              if r.get("av_offset_ms") is not None and r.get("speech", 0) >= DRIFT_MIN_SPEECH
+              and (r.get("confidence") or 0) > 0]
     if len(points) < min_points:
         return None
     t, y = np.array(points, dtype=float).T
-    if np.ptp(t) < 2.0:
+    if np.ptp(t) < DRIFT_MIN_SPAN_S:
         return None
     from scipy.stats import theilslopes
 

@@ -30,20 +30,24 @@ class OffsetCurve:
         return -self.best_k_subframe
 
 
-def average_curve(dists: np.ndarray, include: np.ndarray | None = None) -> tuple[np.ndarray, int]:
-    """Mean over windows for each offset, skipping masked (NaN) pairs and excluded windows."""
+def average_curve(dists: np.ndarray, include: np.ndarray | None = None,
+                  min_coverage: float = 0.0) -> tuple[np.ndarray, int]:
+    """Mean over windows for each offset, skipping masked (NaN) pairs and excluded windows; an
+    offset compared on fewer than ``min_coverage`` of the windows is NaN."""
     if include is not None:
         dists = dists[include]
     if dists.size == 0:
         return np.full(dists.shape[1], np.nan), 0
     counts = np.sum(~np.isnan(dists), axis=0)
     sums = np.nansum(dists, axis=0)
-    curve = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    enough = (counts > 0) & (counts >= min_coverage * len(dists))
+    curve = np.where(enough, sums / np.maximum(counts, 1), np.nan)
     return curve, int(len(dists))
 
 
-def search_offset(dists: np.ndarray, offsets: np.ndarray, include: np.ndarray | None = None) -> OffsetCurve | None:
-    curve, n = average_curve(dists, include)
+def search_offset(dists: np.ndarray, offsets: np.ndarray, include: np.ndarray | None = None,
+                  min_coverage: float = 0.0) -> OffsetCurve | None:
+    curve, n = average_curve(dists, include, min_coverage)
     if n == 0 or np.all(np.isnan(curve)):
         return None
     best = int(np.nanargmin(curve))
@@ -65,7 +69,7 @@ def _refine(curve: np.ndarray, offsets: np.ndarray, best: int) -> float:
 
 
 def local_curves(dists: np.ndarray, offsets: np.ndarray, times_s: np.ndarray, include: np.ndarray,
-                 window_s: float, hop_s: float) -> list[dict]:
+                 window_s: float, hop_s: float, min_windows: int = 3) -> list[dict]:
     """Per-window offset and confidence over time (the report's ``timeline``)."""
     if not len(times_s):
         return []
@@ -74,7 +78,7 @@ def local_curves(dists: np.ndarray, offsets: np.ndarray, times_s: np.ndarray, in
     while start < float(times_s[-1]) or not rows:
         sel = (times_s >= start) & (times_s < start + window_s)
         speech = float(include[sel].mean()) if sel.any() else 0.0
-        found = search_offset(dists[sel], offsets, include[sel]) if (sel & include).sum() >= 3 else None
+        found = search_offset(dists[sel], offsets, include[sel]) if (sel & include).sum() >= min_windows else None
         rows.append({
             "start_s": round(start, 3),
             "end_s": round(start + window_s, 3),
@@ -85,3 +89,34 @@ def local_curves(dists: np.ndarray, offsets: np.ndarray, times_s: np.ndarray, in
         })
         start += hop_s
     return rows
+
+
+def bootstrap_offsets(dists: np.ndarray, offsets: np.ndarray, include: np.ndarray, times_s: np.ndarray,
+                      block_s: float, resamples: int, seed: int, min_coverage: float = 0.0) -> np.ndarray:
+    """Sub-frame best k of ``resamples`` block-bootstrap replicates of the curve: the included
+    windows are cut into blocks of ``block_s`` seconds (neighbouring windows overlap, so they are
+    resampled together) and blocks are drawn with replacement. NaN where a replicate has no curve;
+    empty when fewer than two blocks exist (nothing to resample)."""
+    d, t = dists[include], times_s[include]
+    if not len(d):
+        return np.zeros(0)
+    block = np.floor((t - t[0]) / block_s).astype(int)
+    ids, block = np.unique(block, return_inverse=True)
+    if len(ids) < 2:
+        return np.zeros(0)
+    ok = ~np.isnan(d)
+    sums = np.zeros((len(ids), d.shape[1]))
+    counts = np.zeros((len(ids), d.shape[1]))
+    np.add.at(sums, block, np.where(ok, d, 0.0))
+    np.add.at(counts, block, ok)
+    rows = np.bincount(block).astype(float)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=resamples).astype(float)
+    total, seen, n = draws @ sums, draws @ counts, draws @ rows
+    enough = (seen > 0) & (seen >= min_coverage * n[:, None])
+    curves = np.where(enough, total / np.maximum(seen, 1), np.nan)
+    out = np.full(resamples, np.nan)
+    for r, curve in enumerate(curves):
+        if np.isfinite(curve).any():
+            out[r] = _refine(curve, offsets, int(np.nanargmin(curve)))
+    return out

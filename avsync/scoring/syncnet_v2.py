@@ -39,7 +39,10 @@ class SyncNetV2Scorer(EmbeddingScorer):
         path = Path(path)
         self.model = load_syncnet_v2(path)
         self.path = path
-        self.version = "sha256:" + file_digest(path)[:16]
+        self.weights_digest = file_digest(path)
+        self.version = "sha256:" + self.weights_digest[:16]
+        self.calibration_path = path.with_suffix(".json")  # its own sidecar, beside the checkpoint
+        self.load_calibration()
 
     def embed_visual(self, track: MouthTrack, window: int) -> np.ndarray:
         if window != FRAMES:

@@ -65,12 +65,15 @@ def multiway_loss(vis: torch.Tensor, aud: torch.Tensor, valid: torch.Tensor, cli
 def dev_metrics(model: SyncNetLite, clips: list[Clip], cfg: TrainConfig, ctx: D.Context) -> dict[str, float]:
     """Offset accuracy (within +-1 frame) on dev clips at true offset 0: single 5-frame windows,
     15-frame contexts and whole clips, overall and per category (sharded over processes)."""
+    from avsync.config import Settings
+    from avsync.pipeline import Analysis, score_tracks
     from avsync.scoring.learned import SyncNetLiteScorer
 
     scorer = SyncNetLiteScorer.from_model(model)
+    settings = Settings.load()
+    settings.protocol.window_frames = 5  # the model's window, whatever the config folder says
     cats = sorted({c.category for c in clips})
     counts = torch.zeros(len(cats), 6, dtype=torch.float64)  # w5 hit/n, ctx hit/n, clip hit/n
-    offsets = np.arange(-cfg.max_offset_frames, cfg.max_offset_frames + 1)
     ctx_windows = CONTEXT_FRAMES - 5 + 1
     was_training = model.training
     model.eval()
@@ -78,7 +81,12 @@ def dev_metrics(model: SyncNetLite, clips: list[Clip], cfg: TrainConfig, ctx: D.
         clip = clips[i]
         if len(clip) < 5:
             continue
-        dists = scorer.distances(clip.track(), clip.audio(), offsets, AUDIO_STRIDE * clip.hop_s, 5)
+        frame_dt = AUDIO_STRIDE * clip.hop_s
+        analysis = Analysis(str(i), 1.0 / frame_dt, 1.0 / frame_dt, 1, len(clip), len(clip) * frame_dt,
+                            [clip.track()], clip.audio(), {})
+        # the pipeline's scoring (as check and eval-offsets): the distance matrix over ±max_offset_frames
+        dists = score_tracks(analysis, scorer, settings, search=cfg.max_offset_frames, min_coverage=0.0,
+                             estimate=False)[0].dists
         rows = clip.row_at(clip.times_s[:len(dists)])
         include = (clip.window_speech(rows) >= cfg.min_speech_fraction) & np.isfinite(dists).all(1)
         c = cats.index(clip.category)
