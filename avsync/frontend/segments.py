@@ -17,8 +17,10 @@ from avsync.frontend.track import MouthTrack
 from avsync.frontend.tracker import FaceTracker, iou
 
 
-def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int, progress=None) -> tuple[list[MouthTrack], float]:
-    """Track frames ``start:stop``; returns the tracks and the seconds spent decoding."""
+def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int,
+                progress=None) -> tuple[list[MouthTrack], float, int]:
+    """Track frames ``start:stop``; returns the tracks, the seconds spent decoding and the
+    packets skipped because they do not decode."""
     from avsync.memory import mmap_frame_buffers
     from avsync.media.video import VideoReader
 
@@ -38,7 +40,7 @@ def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int
             tracker.process(frame, first + j, float(time_s))
         if progress is not None:
             progress(len(chunk.frames))
-    return tracker.finish(), decode_s
+    return tracker.finish(), decode_s, reader.decode_errors
 
 
 def add_face_crops(path: str, step: int, cfg: FrontendConfig, tracks: list[MouthTrack], size: int, scale: float) -> None:
@@ -66,8 +68,9 @@ def add_face_crops(path: str, step: int, cfg: FrontendConfig, tracks: list[Mouth
                     t.face_crops[row] = syncnet_face_crop(frame, smoothed[id(t)][row], scale=scale, size=size)
 
 
-def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: int = 1, progress=None) -> tuple[list[MouthTrack], float]:
-    """Returns the tracks and the decode seconds (summed over processes).
+def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: int = 1,
+                progress=None) -> tuple[list[MouthTrack], float, int]:
+    """Returns the tracks, the decode seconds and the undecodable packets (summed over processes).
 
     This process tracks the first segment while ``jobs - 1`` spawned workers start up and
     track the rest; the first segment is longer by the frames a worker would track during its
@@ -96,9 +99,9 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
             if progress is not None:
                 progress(b - a)
     tracks = parts[0][0]
-    for part, _ in parts[1:]:
+    for part, _, _ in parts[1:]:
         tracks = stitch(tracks, part, cfg.track_iou)
-    return tracks, sum(p[1] for p in parts)
+    return tracks, sum(p[1] for p in parts), sum(p[2] for p in parts)
 
 
 def _submit(pool, *args):
