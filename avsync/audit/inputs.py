@@ -6,6 +6,7 @@ import glob
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,8 @@ def _expand(arg: str, exts: tuple[str, ...]) -> list[Item]:
     if path.is_file():
         if path.suffix.lower() in MANIFEST_SUFFIXES:
             return read_manifest(path)
+        return [_item(path)]
+    if path.exists():  # a FIFO or a device: the checker gives it a not_a_regular_file record
         return [_item(path)]
     if GLOB_CHARS & set(arg):
         matches = sorted(glob.glob(arg, recursive=True))
@@ -142,7 +145,7 @@ def _fingerprint(path: str, content_hash: bool) -> str:
         st = os.stat(path)
     except OSError:
         return f"missing:{path}"
-    if not content_hash:
+    if not content_hash or not stat.S_ISREG(st.st_mode):  # reading a FIFO blocks, /dev/zero never ends
         return f"{path}:{st.st_size}:{st.st_mtime_ns}"
     digest = hashlib.sha256()
     try:

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from avsync import exit_codes
 from avsync.report import VERDICTS
 
 EXIT_BAD_INPUT = 2
@@ -58,7 +59,7 @@ def audit(inputs, out, workers, time_limit, memory_limit, shard, content_hash, r
     from avsync.audit.shard import parse_shard
     from avsync.audit.job import AuditOptions, run_audit
     from avsync.audit.runner import CheckerUnavailable
-    from avsync.audit.store import StoreError
+    from avsync.audit.store import CannotCreate, StoreError, WriteFailed
 
     try:
         options = AuditOptions(
@@ -67,6 +68,10 @@ def audit(inputs, out, workers, time_limit, memory_limit, shard, content_hash, r
             fail_on=_parse_fail_on(fail_on), quiet=quiet)
         with _sigterm_as_exception():
             result = run_audit(options)
+    except CannotCreate as exc:
+        _fail(f"avsync audit: error: {exc}", exit_codes.CANT_CREATE)
+    except WriteFailed as exc:
+        _fail(f"avsync audit: error: {exc}", exit_codes.IO_ERROR)
     except (InputError, StoreError) as exc:
         _fail(f"avsync audit: error: {exc}", EXIT_BAD_INPUT)
     except CheckerUnavailable as exc:
