@@ -182,9 +182,9 @@ def _tiny_videos(folder: Path, count: int) -> None:
 def test_04_disk_full_stops_cleanly_and_a_rerun_finishes(tmp_path):
     videos = tmp_path / "videos"
     _tiny_videos(videos, 30)
-    with Tmpfs(tmp_path / "small", 64) as disk:
+    with Tmpfs(tmp_path / "small", 1024) as disk:
         filler = disk / "filler"
-        filler.write_bytes(b"\0" * (64 * 1024 - 16 * 1024))  # leaves room for a few records only
+        filler.write_bytes(b"\0" * (1024 - 16) * 1024)  # leaves room for a few records only
         out = disk / "results"
         proc = run("audit", videos, "--out", out, "--quiet", "--workers", "1",
                    env=audit_env("audit_helpers:fake_check"))

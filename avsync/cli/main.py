@@ -38,9 +38,17 @@ def _register() -> None:
 
 
 def main() -> None:
+    from avsync.exit_codes import INTERRUPTED, USAGE
+
     _register()
     try:
-        cli(standalone_mode=True)
-    except KeyboardInterrupt:
+        cli.main(standalone_mode=False)
+    except click.UsageError as exc:  # click's own code, 2, reads as the no_face verdict
+        exc.show()
+        sys.exit(USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("avsync: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
