@@ -33,7 +33,7 @@ class WriteFailed(StoreError):
     """A write into the results folder failed part way (disk full); what was written is whole."""
 
 
-def _write_error(path: Path, exc: OSError) -> WriteFailed:
+def write_error(path: Path, exc: OSError) -> WriteFailed:
     what = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror or str(exc)
     return WriteFailed(f"cannot write {path}: {what}; finished records are saved, "
                        "rerun the same command to finish")
@@ -88,7 +88,7 @@ class ResultStore:
             self.dir.mkdir(parents=True, exist_ok=True)
             self._lock = open(self.dir / LOCK, "w")
         except OSError as exc:
-            raise CannotCreate(f"cannot create the results folder {self.dir}: {_reason(exc)}") from None
+            raise CannotCreate(f"cannot create the results folder {self.dir}: {os_reason(exc)}") from None
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -109,7 +109,7 @@ class ResultStore:
         try:
             return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise CannotCreate(f"cannot create {self.path}: {_reason(exc)}") from None
+            raise CannotCreate(f"cannot create {self.path}: {os_reason(exc)}") from None
 
     def records(self) -> Iterator[dict]:
         for _, record, _ in scan(self.path):
@@ -143,7 +143,7 @@ class ResultStore:
                 os.ftruncate(self._fd, start)
             except OSError:
                 pass  # the next open cuts off the torn line
-            raise _write_error(self.path, exc) from None
+            raise write_error(self.path, exc) from None
 
     def drop(self, unwanted: Callable[[dict], bool]) -> int:
         """Atomically rewrite results.jsonl without the records ``unwanted`` picks; kept lines stay byte-identical."""
@@ -162,7 +162,7 @@ class ResultStore:
                 os.fsync(out.fileno())
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise _write_error(tmp, exc) from None
+            raise write_error(tmp, exc) from None
         os.replace(tmp, self.path)
         _fsync_dir(self.dir)
         self._fd = self._open_append()
@@ -187,7 +187,7 @@ def write_records(path: Path, records) -> None:
             os.fsync(fh.fileno())
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise _write_error(path, exc) from None
+        raise write_error(path, exc) from None
     os.replace(tmp, path)
     _fsync_dir(path.parent)
 
@@ -207,12 +207,12 @@ def write_text_atomic(path: Path, text: str) -> None:
             os.fsync(fh.fileno())
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise _write_error(path, exc) from None
+        raise write_error(path, exc) from None
     os.replace(tmp, path)
     _fsync_dir(path.parent)
 
 
-def _reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
     if isinstance(exc, (NotADirectoryError, FileExistsError)):
         return "a regular file is in the way"
     return exc.strerror or str(exc)

@@ -93,10 +93,14 @@ def merge(dirs, out, fail_on):
     Each video appears once: a real verdict beats an error, otherwise the newest record wins.
     """
     from avsync.audit.merge import merge_dirs
-    from avsync.audit.store import StoreError
+    from avsync.audit.store import CannotCreate, StoreError, WriteFailed
 
     try:
         result = merge_dirs(list(dirs), out, fail_on=_parse_fail_on(fail_on))
+    except CannotCreate as exc:
+        _fail(f"avsync merge: error: {exc}", exit_codes.CANT_CREATE)
+    except WriteFailed as exc:
+        _fail(f"avsync merge: error: {exc}", exit_codes.IO_ERROR)
     except StoreError as exc:
         _fail(f"avsync merge: error: {exc}", EXIT_BAD_INPUT)
     click.echo(f"avsync merge: {result.selected} videos from {len(dirs)} folders; {len(result.failing)} failing; "
