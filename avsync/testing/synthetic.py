@@ -66,24 +66,29 @@ VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 24
 
 
 def _voice(envelope_at_audio_rate: np.ndarray, seed: int) -> np.ndarray:
-    """A glottal pulse train through one vowel's formants per 0.2 s, loud where the envelope is."""
-    from scipy.signal import lfilter
+    """A glottal pulse train through vowel formants, a new vowel at each syllable (each dip of
+    the envelope), loud where the envelope is."""
+    from scipy.signal import find_peaks, lfilter
 
     rng = np.random.default_rng(seed + 1000)
-    n = len(envelope_at_audio_rate)
+    env = envelope_at_audio_rate
+    n = len(env)
     t = np.arange(n) / SAMPLE_RATE
     f0 = 120 + 15 * np.sin(2 * np.pi * 0.7 * t)
     pulses = np.diff(np.floor(np.cumsum(f0) / SAMPLE_RATE), prepend=0.0)
     source = lfilter([1.0], [1.0, -0.97], pulses) + rng.normal(0, 0.02, n)
+    dips, _ = find_peaks(-env, prominence=0.1)  # between syllables
+    onsets = np.flatnonzero((env[1:] > 0) & (env[:-1] == 0)) + 1  # words
+    bounds = np.unique(np.concatenate([[0], dips, onsets, [n]]))
     voiced = np.zeros(n)
-    step, lead = int(0.2 * SAMPLE_RATE), 400  # the filters start 25 ms early so vowels join smoothly
-    for start in range(0, n, step):
+    lead = 400  # the filters start 25 ms early so vowels join smoothly
+    for start, stop in zip(bounds[:-1], bounds[1:]):
         formants = VOWELS[rng.integers(len(VOWELS))]
-        part = source[max(0, start - lead):start + step]
+        part = source[max(0, start - lead):stop]
         sound = sum(_resonance(part, f, 80 + 40 * k) / (k + 1) for k, f in enumerate(formants))
-        voiced[start:start + step] = sound[len(part) - len(source[start:start + step]):]
+        voiced[start:stop] = sound[len(part) - (stop - start):]
     voiced /= np.abs(voiced).max() + 1e-9
-    return (0.3 * envelope_at_audio_rate * voiced + rng.normal(0, 0.002, n)).astype(np.float32)
+    return (0.3 * env * voiced + rng.normal(0, 0.002, n)).astype(np.float32)
 
 
 def _resonance(x: np.ndarray, freq: float, bandwidth: float) -> np.ndarray:
