@@ -39,8 +39,6 @@ class Analysis:
     tracks: list[MouthTrack]
     audio: AudioFeatures
     timings_s: dict[str, float]
-    audio_stream: int | None = None  # the video's audio stream used (index among its audio streams)
-    audio_decode_errors: int = 0  # audio packets skipped because they do not decode
     decode_errors: int = 0  # video packets skipped because they do not decode
     truncated: bool = False  # the video stream ends before its container says it does
 
@@ -62,12 +60,10 @@ def resolve_scorer(spec: str | Scorer | None) -> Scorer:
 
 
 def audio_features(path: str, audio: str | None, settings: Settings, info: MediaInfo | None = None,
-                   audio_delay_s: float = 0.0, audio_stream: int | None = None, decoded: list | None = None
-                   ) -> AudioFeatures:
+                   audio_delay_s: float = 0.0, audio_stream: int | None = None) -> AudioFeatures:
     """Audio features on the video's clock: a separate ``audio`` file starts with the video;
     the video's own audio track starts where its container says, relative to the video stream.
-    ``audio_stream`` picks a stream of the file decoded (None: its default stream); ``decoded``,
-    when given, receives the DecodedAudio (stream used, decode errors)."""
+    ``audio_stream`` picks a stream of the file decoded (None: its default stream)."""
     rate, cfg = settings.features.sample_rate, settings.features
     if audio is not None:
         check_path(audio)
@@ -78,9 +74,9 @@ def audio_features(path: str, audio: str | None, settings: Settings, info: Media
             raise MediaError("no_audio", f"no audio stream (pass --audio FILE to pair one): {path}")
         sound = decode_audio(path, rate, info.audio_stream, cfg.audio_max_error_fraction)
         start = info.audio_start_s - info.video_start_s
-    if decoded is not None:
-        decoded.append(sound)
-    return extract_audio_features(sound.samples, rate, start + audio_delay_s, cfg)
+    features = extract_audio_features(sound.samples, rate, start + audio_delay_s, cfg)
+    features.stream, features.decode_errors = sound.stream, sound.decode_errors
+    return features
 
 
 def analyse(path: str, audio: str | None = None, settings: Settings | None = None, jobs: int | None = None,
@@ -109,12 +105,12 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
     truncated = bool(info.video_duration_s) and decodable_s < info.video_duration_s - max(0.5, 2 / max(fps, 1e-6))
     duration = decodable_s if truncated else max(info.duration_s, reader.num_source_frames / max(reader.source_fps, 1e-6))
     del reader
-    _enough_left(path, decodable_s, info.video_duration_s, settings)
+    if truncated:
+        _enough_left(path, decodable_s, info.video_duration_s, settings)
     timings["open"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    decoded: list = []
-    features = audio_features(path, audio, settings, info, audio_delay_s, audio_stream, decoded)
+    features = audio_features(path, audio, settings, info, audio_delay_s, audio_stream)
     timings["features"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -136,9 +132,7 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
         add_face_crops(str(path), step, settings.frontend, tracks, scorer.face_crop_size, scorer.face_crop_scale)
     timings["decode"] = decode_s
     timings["face"] = time.perf_counter() - tick - decode_s
-    sound = decoded[0]
     return Analysis(str(path), fps, fps * step, step, n_frames, duration, tracks, features, timings,
-                    audio_stream=sound.stream, audio_decode_errors=sound.decode_errors,
                     decode_errors=decode_errors, truncated=truncated)
 
 
@@ -177,8 +171,8 @@ def check(path, audio=None, *, settings: Settings | None = None, scorer: str | S
         analysis = analyse(path, audio, settings, jobs, scorer, audio_delay_s, progress, audio_stream)
         report = build_report(analysis, scorer, settings, thumbnails)
         report.audio = str(audio) if audio is not None else None
-        report.audio_stream = analysis.audio_stream
-        report.audio_decode_errors = analysis.audio_decode_errors
+        report.audio_stream = analysis.audio.stream
+        report.audio_decode_errors = analysis.audio.decode_errors
         report.decode_errors = analysis.decode_errors
         report.truncated = analysis.truncated
         if keep_analysis:

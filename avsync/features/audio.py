@@ -23,6 +23,8 @@ class AudioFeatures:
     speech: np.ndarray  # (T,) bool
     hop_s: float
     t0_s: float  # video-clock time where MFCC row 0 starts
+    stream: int | None = None  # the audio stream decoded (index among the file's audio streams)
+    decode_errors: int = 0  # its packets that did not decode (skipped, silence in their place)
 
     def __len__(self) -> int:
         return len(self.mfcc)

@@ -35,9 +35,9 @@ def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int
         decode_s += time.perf_counter() - tick
         if chunk is None:
             break
-        first = int(np.searchsorted(reader.indices, chunk.indices[0]))
-        for j, (time_s, frame) in enumerate(zip(chunk.times_s, chunk.frames)):
-            tracker.process(frame, first + j, float(time_s))
+        rows = np.searchsorted(reader.indices, chunk.indices)  # a frame lost to damage leaves a gap
+        for row, time_s, frame in zip(rows, chunk.times_s, chunk.frames):
+            tracker.process(frame, int(row), float(time_s))
         if progress is not None:
             progress(len(chunk.frames))
     return tracker.finish(), decode_s, reader.decode_errors
@@ -59,9 +59,7 @@ def add_face_crops(path: str, step: int, cfg: FrontendConfig, tracks: list[Mouth
     reader = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames)
     start, stop = min(t.frame_start for t in tracks), max(t.frame_end for t in tracks) + 1
     for chunk in reader.chunks(start, stop):
-        first = int(np.searchsorted(reader.indices, chunk.indices[0]))
-        for j, frame in enumerate(chunk.frames):
-            frame_no = first + j
+        for frame_no, frame in zip(np.searchsorted(reader.indices, chunk.indices).tolist(), chunk.frames):
             for t in tracks:
                 if t.frame_start <= frame_no <= t.frame_end:
                     row = frame_no - t.frame_start
