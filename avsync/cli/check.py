@@ -97,7 +97,8 @@ def damage_warning(report: SyncReport) -> str | None:
     """One line when part of the input did not decode and the verdict rests on the rest."""
     parts = []
     if report.audio_decode_errors:
-        parts.append(f"{report.audio_decode_errors} audio packet(s) do not decode")
+        where = f" of {Path(report.audio).name}" if report.audio else ""
+        parts.append(f"{report.audio_decode_errors} audio packet(s){where} do not decode")
     if report.decode_errors:
         parts.append(f"{report.decode_errors} video packet(s) do not decode")
     if report.truncated:
