@@ -97,10 +97,11 @@ class FeatureConfig(YamlConfig):
     nfilt: int = 26
     nfft: int = 512
     preemph: float = 0.97
-    vad_frame_db_floor: float = -45.0
-    vad_relative_db: float = -25.0
+    vad_threshold: float = 0.5
     vad_min_speech_fraction: float = 0.1
     vad_smooth_s: float = 0.2
+    vad_piece_s: float = 30.0
+    audio_max_error_fraction: float = 0.5
 
 
 @dataclass

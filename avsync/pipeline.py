@@ -14,7 +14,7 @@ from avsync.config import Settings
 from avsync.features.audio import AudioFeatures, extract_audio_features
 from avsync.frontend.segments import add_face_crops, track_video
 from avsync.frontend.track import MouthTrack
-from avsync.media.audio import load_audio
+from avsync.media.audio import decode_audio
 from avsync.media.errors import MediaError
 from avsync.media.probe import MediaInfo, check_path, probe
 from avsync.media.video import VideoReader
@@ -40,6 +40,8 @@ class Analysis:
     tracks: list[MouthTrack]
     audio: AudioFeatures
     timings_s: dict[str, float]
+    decode_errors: int = 0  # video packets skipped because they do not decode
+    truncated: bool = False  # the video stream ends before its container says it does
 
     @property
     def frame_dt(self) -> float:
@@ -55,26 +57,34 @@ def resolve_scorer(spec: str | Scorer | None) -> Scorer:
 
 
 def audio_features(path: str, audio: str | None, settings: Settings, info: MediaInfo | None = None,
-                   audio_delay_s: float = 0.0) -> AudioFeatures:
+                   audio_delay_s: float = 0.0, audio_stream: int | None = None) -> AudioFeatures:
     """Audio features on the video's clock: a separate ``audio`` file starts with the video;
-    the video's own audio track starts where its container says, relative to the video stream."""
-    rate = settings.features.sample_rate
+    the video's own audio track starts where its container says, relative to the video stream.
+    ``audio_stream`` picks a stream of the file decoded (None: its default stream)."""
+    rate, cfg = settings.features.sample_rate, settings.features
     if audio is not None:
         check_path(audio)
-        samples, start = load_audio(audio, rate), 0.0
+        sound, start = decode_audio(audio, rate, audio_stream, cfg.audio_max_error_fraction), 0.0
     else:
-        info = info or probe(path)
+        info = info or probe(path, audio_stream)
         if not info.has_audio:
             raise MediaError("no_audio", f"no audio stream (pass --audio FILE to pair one): {path}")
-        samples, start = load_audio(path, rate), info.audio_start_s - info.video_start_s
-    return extract_audio_features(samples, rate, start + audio_delay_s, settings.features)
+        sound = decode_audio(path, rate, info.audio_stream, cfg.audio_max_error_fraction)
+        start = info.audio_start_s - info.video_start_s
+    features = extract_audio_features(sound.samples, rate, start + audio_delay_s, cfg)
+    features.stream, features.decode_errors = sound.stream, sound.decode_errors
+    return features
 
 
 def analyse(path: str, audio: str | None = None, settings: Settings | None = None, jobs: int | None = None,
-            scorer: Scorer | None = None, audio_delay_s: float = 0.0, progress: bool = False) -> Analysis:
-    """Decode and track one video. ``audio_delay_s`` plays the audio that much later (for tests/evals)."""
+            scorer: Scorer | None = None, audio_delay_s: float = 0.0, progress: bool = False,
+            audio_stream: int | None = None) -> Analysis:
+    """Decode and track one video. ``audio_delay_s`` plays the audio that much later (for tests/evals).
+
+    A damaged or truncated video is analysed as far as it decodes; it is ``corrupt`` only when
+    less than ``min_duration_s`` of it is left."""
     settings = settings or Settings.load()
-    info = probe(path)
+    info = probe(path, None if audio is not None else audio_stream)
     if not info.has_video:
         raise MediaError("no_video", f"no video stream: {path}")
     if audio is None and not info.has_audio:
@@ -88,12 +98,16 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
         step = int(round(reader.source_fps / settings.protocol.analysis_fps))
         reader = VideoReader(path, step=step, chunk_frames=settings.frontend.chunk_frames)
     n_frames, fps = len(reader), reader.fps
-    duration = max(info.duration_s, reader.num_source_frames / max(reader.source_fps, 1e-6))
+    decodable_s = reader.end_s
+    truncated = bool(info.video_duration_s) and decodable_s < info.video_duration_s - max(0.5, 2 / max(fps, 1e-6))
+    duration = decodable_s if truncated else max(info.duration_s, reader.num_source_frames / max(reader.source_fps, 1e-6))
     del reader
+    if truncated:
+        _enough_left(path, decodable_s, info.video_duration_s, settings)
     timings["open"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    features = audio_features(path, audio, settings, info, audio_delay_s)
+    features = audio_features(path, audio, settings, info, audio_delay_s, audio_stream)
     timings["features"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -102,17 +116,28 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
         from tqdm import tqdm
 
         bar = tqdm(total=n_frames, unit="frame", desc=Path(path).name[:30], leave=False)
-    tracks, decode_s = track_video(str(path), n_frames, step, settings.frontend, jobs or os.cpu_count() or 1,
-                                   bar.update if bar else None)
+    tracks, decode_s, decode_errors = track_video(str(path), n_frames, step, settings.frontend,
+                                                  jobs or os.cpu_count() or 1, bar.update if bar else None)
     if bar:
         bar.close()
+    if decode_errors:
+        _enough_left(path, decodable_s * (1 - decode_errors / max(n_frames * step, 1)), info.video_duration_s,
+                     settings)
     if settings.frontend.frame_mmap_threshold_kb > 0:
         heap_for_compute()
     if scorer is not None and getattr(scorer, "needs_face_crops", False):
         add_face_crops(str(path), step, settings.frontend, tracks, scorer.face_crop_size, scorer.face_crop_scale)
     timings["decode"] = decode_s
     timings["face"] = time.perf_counter() - tick - decode_s
-    return Analysis(str(path), fps, fps * step, step, n_frames, duration, tracks, features, timings)
+    return Analysis(str(path), fps, fps * step, step, n_frames, duration, tracks, features, timings,
+                    decode_errors=decode_errors, truncated=truncated)
+
+
+def _enough_left(path: str, decodable_s: float, expected_s: float, settings: Settings) -> None:
+    if decodable_s < settings.verdict.min_duration_s:
+        whole = f" of {expected_s:.1f} s" if expected_s else ""
+        raise MediaError("corrupt", f"corrupt or truncated: only {max(decodable_s, 0):.1f} s{whole} of video "
+                         f"decodes: {path}")
 
 
 @dataclass
@@ -239,9 +264,10 @@ def clip_verdict(m: Measurement, calibration: Calibration | None, cfg) -> tuple[
 def check(path, audio=None, *, settings: Settings | None = None, scorer: str | Scorer | None = None,
           jobs: int | None = None, thumbnails: bool = False, progress: bool = False,
           audio_delay_s: float = 0.0, max_offset_ms: float | None = None,
-          protocol_search: bool = False) -> SyncReport:
+          protocol_search: bool = False, audio_stream: int | None = None) -> SyncReport:
     """Check one video and return its report. Never raises for bad input: the report says ``error``.
-    ``protocol_search`` searches the literature's ±``max_offset_frames`` instead (``lse``)."""
+    ``protocol_search`` searches the literature's ±``max_offset_frames`` instead (``lse``);
+    ``audio_stream`` picks an audio stream (index among the audio streams; None: the default one)."""
     path = str(path)
     try:
         settings = settings or Settings.load()
@@ -249,10 +275,14 @@ def check(path, audio=None, *, settings: Settings | None = None, scorer: str | S
             scorer = resolve_scorer(scorer)
         except ValueError as exc:
             return SyncReport.failure(path, "bad_model", str(exc), version=__version__)
-        analysis = analyse(path, audio, settings, jobs, scorer, audio_delay_s, progress)
+        analysis = analyse(path, audio, settings, jobs, scorer, audio_delay_s, progress, audio_stream)
         search = settings.protocol.max_offset_frames if protocol_search else None
         report = build_report(analysis, scorer, settings, thumbnails, max_offset_ms, search)
         report.audio = str(audio) if audio is not None else None
+        report.audio_stream = analysis.audio.stream
+        report.audio_decode_errors = analysis.audio.decode_errors
+        report.decode_errors = analysis.decode_errors
+        report.truncated = analysis.truncated
         return report
     except MediaError as exc:
         return SyncReport.failure(path, exc.code, exc.message, version=__version__, audio=_str(audio))

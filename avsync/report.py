@@ -68,6 +68,11 @@ class SyncReport:
     timings_s: dict[str, float] = field(default_factory=dict)
     mouth_strip_png_b64: str | None = None  # a few aligned mouth crops of the speaking track, for reports
     version: str = ""
+    # How much of the input decoded (reliability): the audio stream used, packets skipped, a cut-off video.
+    audio_stream: int | None = None
+    audio_decode_errors: int = 0
+    decode_errors: int = 0
+    truncated: bool = False
 
     @property
     def exit_code(self) -> int:

@@ -120,7 +120,8 @@ def _expand(arg: str, wanted: dict[str, set[str]], require: tuple[str, ...]) -> 
     _no_columns(arg, wanted, require)
     if path.is_dir():
         return [clip_for(p, name=p.relative_to(path).as_posix()) for p in _walk(path)]
-    if path.is_file():
+    if path.is_file() or (path.exists() and not _GLOB_CHARS & set(arg)):
+        # a FIFO or a device is an item too: the checker gives it a not_a_regular_file record
         return [clip_for(path, name=arg)]
     if _GLOB_CHARS & set(arg):
         matches = sorted(glob.glob(os.path.expanduser(arg), recursive=True))

@@ -128,8 +128,13 @@ def _keys(items: list[Clip], content_hash: bool, threads: int) -> dict[str, str]
     if not content_hash:
         return {it.id: file_key(it, False) for it in items}
     # hashlib releases the GIL, so threads read and hash files in parallel
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, threads))
+    try:
         keys = list(pool.map(lambda it: file_key(it, True), items))
+    except BaseException:  # Ctrl-C or SIGTERM: stop now, without waiting for files being read
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return {it.id: k for it, k in zip(items, keys)}
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 
 from avsync.sources import Clip
 
@@ -20,7 +21,7 @@ def _fingerprint(path: str, content_hash: bool) -> str:
         st = os.stat(path)
     except OSError:
         return f"missing:{path}"
-    if not content_hash:
+    if not content_hash or not stat.S_ISREG(st.st_mode):  # reading a FIFO blocks, /dev/zero never ends
         return f"{path}:{st.st_size}:{st.st_mtime_ns}"
     digest = hashlib.sha256()
     try:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from avsync.audit.config import AuditConfig
 from avsync.audit.job import AuditResult, write_outputs
-from avsync.audit.store import LOCK, META, RESULTS, StoreError, _fsync_dir, scan, write_meta
+from avsync.audit.store import (LOCK, META, RESULTS, CannotCreate, StoreError, _fsync_dir, os_reason, write_error, scan,
+                                 write_meta)
 from avsync.audit.summary import record_id, slim
 
 
@@ -36,22 +37,30 @@ def merge_dirs(dirs: list[str], out: str, fail_on: list[str] | None = None,
     winners = {(si, li) for _, si, li in best.values()}
 
     out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / LOCK, "w") as lock:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(out_dir / LOCK, "w")
+    except OSError as exc:
+        raise CannotCreate(f"cannot create the results folder {out_dir}: {os_reason(exc)}") from None
+    with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise StoreError(f"an audit is writing to {out_dir}") from None
         records = []
         tmp = out_dir / (RESULTS + ".tmp")
-        with open(tmp, "wb") as fh:
-            for si, src in enumerate(sources):
-                for li, (raw, record, _) in enumerate(scan(src)):
-                    if (si, li) in winners:
-                        fh.write(raw)
-                        records.append(slim(record, flagged))
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with open(tmp, "wb") as fh:
+                for si, src in enumerate(sources):
+                    for li, (raw, record, _) in enumerate(scan(src)):
+                        if (si, li) in winners:
+                            fh.write(raw)
+                            records.append(slim(record, flagged))
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise write_error(out_dir / RESULTS, exc) from None
         os.replace(tmp, out_dir / RESULTS)
         _fsync_dir(out_dir)
         write_meta(out_dir, _key_mode(dirs), merged_from=[str(Path(d).resolve()) for d in dirs])

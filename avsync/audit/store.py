@@ -6,6 +6,7 @@ Records are streamed, never all held in memory: a folder may hold tens of thousa
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import math
@@ -22,6 +23,20 @@ META_SCHEMA = "avsync.audit/1"
 
 class StoreError(RuntimeError):
     """The results folder cannot be used; the message is one line meant for the user."""
+
+
+class CannotCreate(StoreError):
+    """The results folder or a file in it cannot be created (read-only, under a regular file, ...)."""
+
+
+class WriteFailed(StoreError):
+    """A write into the results folder failed part way (disk full); what was written is whole."""
+
+
+def write_error(path: Path, exc: OSError) -> WriteFailed:
+    what = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror or str(exc)
+    return WriteFailed(f"cannot write {path}: {what}; finished records are saved, "
+                       "rerun the same command to finish")
 
 
 def scan(path: str | Path) -> Iterator[tuple[bytes, dict, int]]:
@@ -64,13 +79,16 @@ class ResultStore:
     def __init__(self, out_dir: str | Path):
         self.dir = Path(out_dir)
         self.path = self.dir / RESULTS
-        self._fh = None
+        self._fd: int | None = None
         self._lock = None
 
     def open(self, key_mode: str) -> None:
         """Lock the folder, check the key mode and cut off a torn last line."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self.dir / LOCK, "w")
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._lock = open(self.dir / LOCK, "w")
+        except OSError as exc:
+            raise CannotCreate(f"cannot create the results folder {self.dir}: {os_reason(exc)}") from None
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -85,7 +103,13 @@ class ResultStore:
                 with open(self.path, "r+b") as fh:
                     fh.truncate(good_end)
                     os.fsync(fh.fileno())
-        self._fh = open(self.path, "ab")
+        self._fd = self._open_append()
+
+    def _open_append(self) -> int:
+        try:
+            return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise CannotCreate(f"cannot create {self.path}: {os_reason(exc)}") from None
 
     def records(self) -> Iterator[dict]:
         for _, record, _ in scan(self.path):
@@ -106,43 +130,64 @@ class ResultStore:
         write_meta(self.dir, key_mode)
 
     def append(self, record: dict) -> None:
-        self._fh.write(dumps_record(record))
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        """Write one whole line or nothing: a failed write (disk full) is cut off again."""
+        line = dumps_record(record)
+        start = os.fstat(self._fd).st_size
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view):]
+            os.fsync(self._fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(self._fd, start)
+            except OSError:
+                pass  # the next open cuts off the torn line
+            raise write_error(self.path, exc) from None
 
     def drop(self, unwanted: Callable[[dict], bool]) -> int:
         """Atomically rewrite results.jsonl without the records ``unwanted`` picks; kept lines stay byte-identical."""
-        self._fh.close()
+        os.close(self._fd)
+        self._fd = None
         doomed = 0
         tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "wb") as out:
-            for raw, record, _ in scan(self.path):
-                if unwanted(record):
-                    doomed += 1
-                else:
-                    out.write(raw)
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            with open(tmp, "wb") as out:
+                for raw, record, _ in scan(self.path):
+                    if unwanted(record):
+                        doomed += 1
+                    else:
+                        out.write(raw)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise write_error(tmp, exc) from None
         os.replace(tmp, self.path)
         _fsync_dir(self.dir)
-        self._fh = open(self.path, "ab")
+        self._fd = self._open_append()
         return doomed
 
     def close(self) -> None:
-        for fh in (self._fh, self._lock):
-            if fh:
-                fh.close()
-        self._fh = self._lock = None
+        if self._fd is not None:
+            os.close(self._fd)
+        if self._lock:
+            self._lock.close()
+        self._fd = self._lock = None
 
 
 def write_records(path: Path, records) -> None:
     """Write a whole results file atomically (used by ``avsync merge``)."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        for record in records:
-            fh.write(dumps_record(record))
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with open(tmp, "wb") as fh:
+            for record in records:
+                fh.write(dumps_record(record))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise write_error(path, exc) from None
     os.replace(tmp, path)
     _fsync_dir(path.parent)
 
@@ -155,12 +200,22 @@ def write_meta(out_dir: Path, key_mode: str, **extra) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise write_error(path, exc) from None
     os.replace(tmp, path)
     _fsync_dir(path.parent)
+
+
+def os_reason(exc: OSError) -> str:
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
+        return "a regular file is in the way"
+    return exc.strerror or str(exc)
 
 
 def _fsync_dir(folder: Path) -> None:

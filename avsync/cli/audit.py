@@ -7,7 +7,7 @@ import sys
 import click
 
 from avsync.cli import options
-from avsync.exit_codes import BAD_INPUT, INTERRUPTED
+from avsync.exit_codes import BAD_INPUT, CANT_CREATE, INTERRUPTED, IO_ERROR
 from avsync.report import VERDICTS
 
 
@@ -67,7 +67,7 @@ def audit(inputs, out, model, workers, time_limit, memory_limit, shard, content_
     """
     from avsync.audit.job import AuditOptions, run_audit
     from avsync.audit.runner import CheckerUnavailable
-    from avsync.audit.store import StoreError
+    from avsync.audit.store import CannotCreate, StoreError, WriteFailed
     from avsync.config import ConfigError
     from avsync.sources import SourceError
 
@@ -78,6 +78,10 @@ def audit(inputs, out, model, workers, time_limit, memory_limit, shard, content_
             quiet=not options.show_progress(progress), config_dir=config_dir, model=model)
         with _sigterm_as_exception():
             result = run_audit(audit_options)
+    except CannotCreate as exc:
+        options.fail(str(exc), CANT_CREATE)
+    except WriteFailed as exc:
+        options.fail(str(exc), IO_ERROR)
     except (SourceError, StoreError, ConfigError, CheckerUnavailable) as exc:
         options.fail(str(exc), BAD_INPUT)
     except (KeyboardInterrupt, _Terminated):
@@ -97,11 +101,15 @@ def merge(dirs, out, fail_on, config_dir):
     Each video appears once: a real verdict beats an error, otherwise the newest record wins.
     """
     from avsync.audit.merge import merge_dirs
-    from avsync.audit.store import StoreError
+    from avsync.audit.store import CannotCreate, StoreError, WriteFailed
     from avsync.config import ConfigError
 
     try:
         result = merge_dirs(list(dirs), out, fail_on=fail_on, config_dir=config_dir)
+    except CannotCreate as exc:
+        options.fail(str(exc), CANT_CREATE)
+    except WriteFailed as exc:
+        options.fail(str(exc), IO_ERROR)
     except (StoreError, ConfigError) as exc:
         options.fail(str(exc), BAD_INPUT)
     click.echo(f"avsync merge: {result.selected} videos from {len(dirs)} folders; {len(result.failing)} failing; "

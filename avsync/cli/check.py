@@ -9,6 +9,7 @@ import click
 
 from avsync.cli import options
 from avsync.cli.resources import load_settings
+from avsync.exit_codes import CANT_CREATE
 from avsync.report import SyncReport
 
 
@@ -35,7 +36,8 @@ def summary(report: SyncReport) -> str:
     for t in report.tracks:
         extra = f" offset {t.av_offset_ms:+.0f} ms conf {t.confidence:.3f}" if t.av_offset_ms is not None else ""
         lines.append(f"    #{t.track_id} frames {t.frame_start}-{t.frame_end}: {t.verdict}{extra}")
-    lines.append(f"  speech      {100 * (report.speech_fraction or 0):.0f}% of the audio; "
+    stream = f" (stream {report.audio_stream})" if report.audio_stream is not None else ""
+    lines.append(f"  speech      {100 * (report.speech_fraction or 0):.0f}% of the audio{stream}; "
                  f"{report.duration_s:.1f} s; scorer {report.scorer.get('name')} {report.scorer.get('version')}")
     return "\n".join(lines)
 
@@ -47,6 +49,8 @@ def summary(report: SyncReport) -> str:
 @click.option("--plot", "plot_path", type=click.Path(), help="write the offset curve and timeline to this PNG")
 @options.model()
 @options.jobs
+@click.option("--audio-stream", type=click.IntRange(min=0), default=None, metavar="N",
+              help="analyse audio stream N, counted from 0 among the audio streams (default: the default stream)")
 @click.option("--early-ms", type=float, help="tolerance: audio at most this early (default from configs)")
 @click.option("--late-ms", type=float, help="tolerance: audio at most this late (default from configs)")
 @click.option("--tolerance", type=click.Choice(["itu-bt1359", "ebu-r37", "atsc-is191"]), default=None,
@@ -55,8 +59,8 @@ def summary(report: SyncReport) -> str:
               help="search offsets up to this far either way (default from configs: 2000)")
 @options.progress
 @options.common
-def command(path, audio, as_json, plot_path, model, jobs, early_ms, late_ms, tolerance, max_offset_ms, progress,
-            config_dir):
+def command(path, audio, as_json, plot_path, model, jobs, audio_stream, early_ms, late_ms, tolerance, max_offset_ms,
+            progress, config_dir):
     """Check whether the speech in PATH belongs to the visible mouth, and the audio-video offset.
 
     Exit code: 0 in_sync, 1 out_of_sync/mismatch, 2 no_face/no_speech/inconclusive, 3 error.
@@ -71,15 +75,36 @@ def command(path, audio, as_json, plot_path, model, jobs, early_ms, late_ms, tol
     if late_ms is not None:
         settings.verdict.audio_late_tolerance_ms = late_ms
     report = check(path, audio=audio, settings=settings, scorer=model, jobs=jobs,
-                   progress=options.show_progress(progress) and not as_json, max_offset_ms=max_offset_ms)
+                   progress=options.show_progress(progress) and not as_json, max_offset_ms=max_offset_ms,
+                   audio_stream=audio_stream)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     elif report.verdict != "error":
         click.echo(summary(report))
     if report.verdict == "error":
         click.echo(f"avsync: error: {report.error['message']}", err=True)
+    elif damage_warning(report):
+        click.echo(f"avsync: warning: {damage_warning(report)}", err=True)
     if plot_path and report.verdict != "error":
         from avsync.plot import plot_report
 
-        plot_report(report, plot_path)
+        try:
+            plot_report(report, plot_path)
+        except (OSError, ValueError) as exc:  # ValueError: matplotlib does not know the file extension
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+            click.echo(f"avsync: error: cannot write the plot {plot_path}: {reason}", err=True)
+            sys.exit(CANT_CREATE)
     sys.exit(report.exit_code)
+
+
+def damage_warning(report: SyncReport) -> str | None:
+    """One line when part of the input did not decode and the verdict rests on the rest."""
+    parts = []
+    if report.audio_decode_errors:
+        where = f" of {Path(report.audio).name}" if report.audio else ""
+        parts.append(f"{report.audio_decode_errors} audio packet(s){where} do not decode")
+    if report.decode_errors:
+        parts.append(f"{report.decode_errors} video packet(s) do not decode")
+    if report.truncated:
+        parts.append(f"the video is cut off after {report.duration_s:.1f} s")
+    return f"{Path(report.file).name}: " + "; ".join(parts) + "; checked what decodes" if parts else None

@@ -17,8 +17,10 @@ from avsync.frontend.track import MouthTrack
 from avsync.frontend.tracker import FaceTracker, iou
 
 
-def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int, progress=None) -> tuple[list[MouthTrack], float]:
-    """Track frames ``start:stop``; returns the tracks and the seconds spent decoding."""
+def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int,
+                progress=None) -> tuple[list[MouthTrack], float, int]:
+    """Track frames ``start:stop``; returns the tracks, the seconds spent decoding and the
+    packets skipped because they do not decode."""
     from avsync.memory import mmap_frame_buffers
     from avsync.media.video import VideoReader
 
@@ -33,12 +35,12 @@ def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int
         decode_s += time.perf_counter() - tick
         if chunk is None:
             break
-        first = int(np.searchsorted(reader.indices, chunk.indices[0]))
-        for j, (time_s, frame) in enumerate(zip(chunk.times_s, chunk.frames)):
-            tracker.process(frame, first + j, float(time_s))
+        rows = np.searchsorted(reader.indices, chunk.indices)  # a frame lost to damage leaves a gap
+        for row, time_s, frame in zip(rows, chunk.times_s, chunk.frames):
+            tracker.process(frame, int(row), float(time_s))
         if progress is not None:
             progress(len(chunk.frames))
-    return tracker.finish(), decode_s
+    return tracker.finish(), decode_s, reader.decode_errors
 
 
 def add_face_crops(path: str, step: int, cfg: FrontendConfig, tracks: list[MouthTrack], size: int, scale: float) -> None:
@@ -57,17 +59,16 @@ def add_face_crops(path: str, step: int, cfg: FrontendConfig, tracks: list[Mouth
     reader = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames)
     start, stop = min(t.frame_start for t in tracks), max(t.frame_end for t in tracks) + 1
     for chunk in reader.chunks(start, stop):
-        first = int(np.searchsorted(reader.indices, chunk.indices[0]))
-        for j, frame in enumerate(chunk.frames):
-            frame_no = first + j
+        for frame_no, frame in zip(np.searchsorted(reader.indices, chunk.indices).tolist(), chunk.frames):
             for t in tracks:
                 if t.frame_start <= frame_no <= t.frame_end:
                     row = frame_no - t.frame_start
                     t.face_crops[row] = syncnet_face_crop(frame, smoothed[id(t)][row], scale=scale, size=size)
 
 
-def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: int = 1, progress=None) -> tuple[list[MouthTrack], float]:
-    """Returns the tracks and the decode seconds (summed over processes).
+def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: int = 1,
+                progress=None) -> tuple[list[MouthTrack], float, int]:
+    """Returns the tracks, the decode seconds and the undecodable packets (summed over processes).
 
     This process tracks the first segment while ``jobs - 1`` spawned workers start up and
     track the rest; the first segment is longer by the frames a worker would track during its
@@ -96,9 +97,9 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
             if progress is not None:
                 progress(b - a)
     tracks = parts[0][0]
-    for part, _ in parts[1:]:
+    for part, _, _ in parts[1:]:
         tracks = stitch(tracks, part, cfg.track_iou)
-    return tracks, sum(p[1] for p in parts)
+    return tracks, sum(p[1] for p in parts), sum(p[2] for p in parts)
 
 
 def _submit(pool, *args):

@@ -1,4 +1,6 @@
-"""Audio decoding to mono float32 at a fixed rate, with the stream's start time kept."""
+"""Audio decoding with PyAV to mono float32 at a fixed rate, one packet at a time so that a damaged
+packet is counted and skipped instead of ending the decode (or, as decord did, being decoded as
+noise)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,55 +8,62 @@ from dataclasses import dataclass
 import numpy as np
 
 from avsync.media.errors import MediaError
-from avsync.media.probe import check_path
+from avsync.media.probe import check_path, default_audio_stream
 
 
 @dataclass
-class AudioTrack:
+class DecodedAudio:
     samples: np.ndarray  # float32 mono
-    sample_rate: int
-    start_s: float = 0.0  # time of the first sample on the video's clock
-
-    @property
-    def duration_s(self) -> float:
-        return len(self.samples) / self.sample_rate
-
-    def shifted(self, delay_s: float) -> "AudioTrack":
-        """The same audio played ``delay_s`` later (negative: earlier)."""
-        return AudioTrack(self.samples, self.sample_rate, self.start_s + delay_s)
+    stream: int  # index among the file's audio streams
+    decode_errors: int  # packets that failed to decode and were skipped
+    packets: int  # packets with data
 
 
-def load_audio(path: str, sample_rate: int = 16000) -> np.ndarray:
-    """Decode the first audio stream of ``path`` to mono float32 at ``sample_rate``."""
-    check_path(path)
-    try:
-        import decord
-
-        reader = decord.AudioReader(str(path), sample_rate=sample_rate, mono=True)
-        samples = np.asarray(reader._array, dtype=np.float32).reshape(-1)
-    except Exception:
-        samples = _load_with_pyav(path, sample_rate)
-    if samples.size == 0:
-        raise MediaError("no_audio", f"audio stream is empty: {path}")
-    return samples
+def load_audio(path: str, sample_rate: int = 16000, stream: int | None = None) -> np.ndarray:
+    """Decode one audio stream of ``path`` (default: the default-disposition one) to mono float32."""
+    return decode_audio(path, sample_rate, stream).samples
 
 
-def _load_with_pyav(path: str, sample_rate: int) -> np.ndarray:
+def decode_audio(path: str, sample_rate: int = 16000, stream: int | None = None,
+                 max_error_fraction: float = 0.5) -> DecodedAudio:
+    """Decode as far as the packets allow; ``corrupt`` when more than ``max_error_fraction`` of
+    the packets fail (a few good frames, then garbage, is not an audio track)."""
     import av
 
+    check_path(path)
     try:
         with av.open(str(path)) as container:
-            if not container.streams.audio:
+            audios = list(container.streams.audio)
+            if not audios:
                 raise MediaError("no_audio", f"no audio stream: {path}")
+            chosen = default_audio_stream(audios) if stream is None else stream
+            if not 0 <= chosen < len(audios):
+                raise MediaError("no_such_audio_stream",
+                                 f"no audio stream {chosen}: {path} has {len(audios)} (numbered from 0)")
             resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-            parts = []
-            for frame in container.decode(audio=0):
-                for out in resampler.resample(frame):
-                    parts.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                parts.append(out.to_ndarray().reshape(-1))
+            parts, errors, packets = [], 0, 0
+            for packet in container.demux(audios[chosen]):
+                if packet.size == 0:
+                    continue  # the flush packet at the end
+                packets += 1
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError:
+                    errors += 1
+                    if packet.duration and packet.time_base:  # silence keeps later audio on the clock
+                        parts.append(np.zeros(int(round(packet.duration * packet.time_base * sample_rate)),
+                                              np.float32))
+                    continue
+                for frame in frames:
+                    parts.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
+            parts.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
     except MediaError:
         raise
     except Exception as exc:
         raise MediaError("corrupt", f"cannot decode audio: {path} ({exc.__class__.__name__})") from None
-    return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+    samples = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+    if errors and errors > max_error_fraction * packets:
+        raise MediaError("corrupt", f"audio is damaged: {errors} of {packets} packets do not decode: {path}")
+    if samples.size == 0:
+        raise MediaError("no_audio", f"audio stream is empty: {path}")
+    return DecodedAudio(samples, chosen, errors, packets)

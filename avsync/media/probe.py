@@ -1,7 +1,9 @@
 """Container-level facts (streams, start times) read with PyAV without decoding."""
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,17 +23,48 @@ class MediaInfo:
     fps: float = 0.0
     width: int = 0
     height: int = 0
+    video_duration_s: float = 0.0  # the video stream's own duration, else the container's
+    audio_stream: int | None = None  # the audio stream used: its index among the audio streams
+    audio_streams: int = 0
 
 
 def check_path(path: str | Path) -> Path:
+    """A regular file this process may read, or a MediaError saying why not.
+
+    Only regular files are opened: a FIFO blocks for ever and ``/dev/zero`` never ends.
+    """
     path = Path(path)
-    if not path.exists():
-        raise MediaError("not_found", f"no such file: {path}")
-    if path.is_dir():
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise MediaError("not_found", f"no such file: {path}") from None
+    except PermissionError:
+        raise MediaError("permission_denied", f"permission denied: {path}") from None
+    except OSError as exc:
+        raise MediaError("not_found", f"cannot read {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
         raise MediaError("is_directory", f"is a directory, not a media file: {path}")
-    if os.path.getsize(path) == 0:
+    if not stat.S_ISREG(st.st_mode):
+        raise MediaError("not_a_regular_file", f"not a regular file ({_kind(st.st_mode)}): {path}")
+    if st.st_size == 0:
         raise MediaError("empty_file", f"file is empty (0 bytes): {path}")
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except PermissionError:
+        raise MediaError("permission_denied", f"permission denied: {path}") from None
+    except OSError as exc:
+        code = "permission_denied" if exc.errno == errno.EACCES else "corrupt"
+        raise MediaError(code, f"cannot read {path}: {exc.strerror}") from None
     return path
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def _start(stream) -> float:
@@ -40,7 +73,16 @@ def _start(stream) -> float:
     return float(stream.start_time * stream.time_base)
 
 
-def probe(path: str | Path) -> MediaInfo:
+def default_audio_stream(audios) -> int:
+    """The audio stream a player would pick: the first marked default, else the first."""
+    for n, stream in enumerate(audios):
+        if stream.disposition & av.stream.Disposition.default:
+            return n
+    return 0
+
+
+def probe(path: str | Path, audio_stream: int | None = None) -> MediaInfo:
+    """``audio_stream`` picks an audio stream by its index among the audio streams (None: the default one)."""
     path = check_path(path)
     try:
         with av.open(str(path)) as container:
@@ -54,8 +96,16 @@ def probe(path: str | Path) -> MediaInfo:
                 rate = v.average_rate or v.guessed_rate
                 info.fps = float(rate) if rate else 0.0
                 info.width, info.height = v.codec_context.width, v.codec_context.height
+                own = float(v.duration * v.time_base) if v.duration and v.time_base else 0.0
+                info.video_duration_s = own or duration
+            info.audio_streams = len(audios)
             if audios:
-                info.audio_start_s = _start(audios[0])
+                chosen = default_audio_stream(audios) if audio_stream is None else audio_stream
+                if not 0 <= chosen < len(audios):
+                    raise MediaError("no_such_audio_stream", f"no audio stream {chosen}: {path} has "
+                                     f"{len(audios)} (numbered from 0)")
+                info.audio_stream = chosen
+                info.audio_start_s = _start(audios[chosen])
             return info
     except MediaError:
         raise

@@ -41,6 +41,7 @@ class VideoReader:
         self._keys = keys
         self.indices = np.arange(0, n, self.step)
         self.times_s = (pts[self.indices] - self._origin) * self._time_base
+        self.decode_errors = 0  # packets that chunks() skipped because they do not decode
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -48,6 +49,12 @@ class VideoReader:
     @property
     def fps(self) -> float:
         return self.source_fps / self.step
+
+    @property
+    def end_s(self) -> float:
+        """Where the last frame's packet ends, on the stream's clock: short of the stream's
+        duration when the file is cut off."""
+        return float((self._pts[-1] - self._origin) * self._time_base) + 1.0 / max(self.source_fps, 1e-6)
 
     def seek_points(self) -> np.ndarray:
         """Analysis frames where reading can start at a key frame (or fewer than ``step`` source
@@ -72,7 +79,7 @@ class VideoReader:
                 stream.thread_type = "AUTO"
                 if key:
                     container.seek(int(self._pts[key]), stream=stream, backward=True, any_frame=False)
-                for frame in container.decode(stream):
+                for frame in self._decode_skipping_damage(container, stream):
                     index = self._frame_index(frame, key)
                     if index is None or index < first:
                         continue
@@ -93,6 +100,19 @@ class VideoReader:
             raise MediaError("corrupt", f"video decode failed near frame {near}: {self.path} ({_short(exc)})") from None
         if frames:
             yield self._chunk(pending, frames)
+
+    def _decode_skipping_damage(self, container, stream):
+        """Frames of ``stream``, one packet at a time: a packet that does not decode is counted
+        and skipped, the way ffmpeg conceals errors, instead of ending the decode."""
+        import av
+
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                self.decode_errors += 1
+                continue
+            yield from frames
 
     def _frame_index(self, frame, expected: int) -> int | None:
         if frame.pts is None:

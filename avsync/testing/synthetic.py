@@ -3,9 +3,10 @@
 The face is NASA's public-domain portrait of Eileen Collins (scikit-image's ``astronaut``),
 cropped and shipped as ``astronaut_face.png``. The signal is a train of
 syllables (4-6 Hz mouth cycles in words of 0.2-0.7 s, separated by pauses); the audio is a
-voiced buzz whose amplitude follows the same signal, or (``voice="vowels"``) a buzz through
-formants that move with the jaw and lips. Delayed, advanced and mismatched variants
-come from shifting the audio or drawing another signal.
+voice (``voice="buzz"``, the default: glottal pulses through vowel formants, a new vowel per
+syllable, loud where the mouth is open) or (``voice="vowels"``) a buzz through formants that move
+with the jaw and lips, with consonants. Delayed, advanced and mismatched variants come from
+shifting the audio or drawing another signal.
 """
 from __future__ import annotations
 
@@ -121,17 +122,42 @@ def _frame(face: np.ndarray, mouth: tuple[float, float, float], opening: float, 
     return warped
 
 
+# Vowel formants (F1, F2, F3 in Hz); a voice needs them for a speech detector to call it speech.
+VOWELS = ((730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480), (570, 840, 2410))
+
+
 def _buzz(mouth: dict[str, np.ndarray], seed: int, pitch_hz: float) -> np.ndarray:
-    """A voiced buzz whose loudness follows the mouth: only the energy carries the coupling."""
+    """A glottal pulse train through vowel formants, a new vowel at each syllable (each dip of
+    the envelope), loud where the mouth opens: the loudness and the syllable timing carry the coupling."""
+    from scipy.signal import find_peaks, lfilter
+
     envelope_at_audio_rate = mouth["opening"]
     rng = np.random.default_rng(seed + 1000)
-    n = len(envelope_at_audio_rate)
+    env = envelope_at_audio_rate
+    n = len(env)
     t = np.arange(n) / SAMPLE_RATE
     f0 = pitch_hz + pitch_hz / 8 * np.sin(2 * np.pi * 0.7 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / SAMPLE_RATE
-    buzz = sum(np.sin(k * phase) / k for k in range(1, 12))
-    noise = rng.normal(0, 0.15, n)
-    return (0.25 * envelope_at_audio_rate * (buzz + noise) + rng.normal(0, 0.002, n)).astype(np.float32)
+    pulses = np.diff(np.floor(np.cumsum(f0) / SAMPLE_RATE), prepend=0.0)
+    source = lfilter([1.0], [1.0, -0.97], pulses) + rng.normal(0, 0.02, n)
+    dips, _ = find_peaks(-env, prominence=0.1)  # between syllables
+    onsets = np.flatnonzero((env[1:] > 0) & (env[:-1] == 0)) + 1  # words
+    bounds = np.unique(np.concatenate([[0], dips, onsets, [n]]))
+    voiced = np.zeros(n)
+    lead = 400  # the filters start 25 ms early so vowels join smoothly
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        formants = VOWELS[rng.integers(len(VOWELS))]
+        part = source[max(0, start - lead):stop]
+        sound = sum(_resonance(part, f, 80 + 40 * k) / (k + 1) for k, f in enumerate(formants))
+        voiced[start:stop] = sound[len(part) - (stop - start):]
+    voiced /= np.abs(voiced).max() + 1e-9
+    return (0.3 * env * voiced + rng.normal(0, 0.002, n)).astype(np.float32)
+
+
+def _resonance(x: np.ndarray, freq: float, bandwidth: float) -> np.ndarray:
+    from scipy.signal import lfilter
+
+    r = np.exp(-np.pi * bandwidth / SAMPLE_RATE)
+    return lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * freq / SAMPLE_RATE), r * r], x)
 
 
 def _vowels(mouth: dict[str, np.ndarray], seed: int, pitch_hz: float) -> np.ndarray:
