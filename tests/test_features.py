@@ -3,7 +3,7 @@ import pytest
 
 from avsync.config import FeatureConfig
 from avsync.features.audio import extract_audio_features, speech_probability
-from avsync.testing.synthetic import _voice
+from avsync.testing.synthetic import _buzz
 
 SR = 16000
 
@@ -11,7 +11,7 @@ SR = 16000
 def tone_with_pause(seconds_on=1.0, seconds_off=1.0):
     """Silence, a vowel-formant voice in 5 Hz syllables, silence."""
     n_on, n_off = int(seconds_on * SR), int(seconds_off * SR)
-    voiced = _voice(0.55 - 0.45 * np.cos(2 * np.pi * 5 * np.arange(n_on) / SR), seed=3)
+    voiced = _buzz({"opening": 0.55 - 0.45 * np.cos(2 * np.pi * 5 * np.arange(n_on) / SR)}, seed=3, pitch_hz=120.0)
     return np.concatenate([np.zeros(n_off), voiced, np.zeros(n_off)]).astype(np.float32)
 
 

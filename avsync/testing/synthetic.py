@@ -3,9 +3,9 @@
 The face is NASA's public-domain portrait of Eileen Collins (scikit-image's ``astronaut``),
 cropped and shipped as ``astronaut_face.png``. The signal is a train of
 syllables (4-6 Hz mouth cycles in words of 0.2-0.7 s, separated by pauses); the audio is a
-voice (``voice="buzz"``, the default: glottal pulses through vowel formants, a new vowel per
-syllable, loud where the mouth is open) or (``voice="vowels"``) a buzz through formants that move
-with the jaw and lips, with consonants. Delayed, advanced and mismatched variants come from
+voice: ``voice="vowels"`` (the default) is a buzz through formants that move with the jaw and
+lips, with consonants; ``voice="buzz"`` is glottal pulses through vowel formants, a new vowel per
+syllable, loud where the mouth is open (only loudness and syllable timing follow the mouth). Delayed, advanced and mismatched variants come from
 shifting the audio or drawing another signal.
 """
 from __future__ import annotations
@@ -211,7 +211,7 @@ def make_talking_clip(path: str | Path, seconds: float = 6.0, fps: float = 25.0,
                       audio_seed: int | None = None, audio_delay_s: float = 0.0,
                       audio_stream_start_s: float = 0.0, with_audio: bool = True,
                       wav_path: str | Path | None = None, keyframe_every: int | None = None,
-                      voice: str = "buzz", pitch_hz: float = 120.0) -> Path:
+                      voice: str = "vowels", pitch_hz: float = 120.0) -> Path:
     """Write an mp4 of the talking astronaut.
 
     ``audio_seed`` (default: ``seed``) picks the syllables heard; another value gives a
