@@ -37,6 +37,7 @@ def mouth_transform(points: np.ndarray, out_w: int, out_h: int, width_per_eye: f
     return matrix
 
 
-def aligned_mouth_crop(frame_rgb: np.ndarray, matrix: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
-    crop = cv2.warpAffine(frame_rgb, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+def aligned_mouth_crop(frame: np.ndarray, matrix: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
+    """Grey (out_h, out_w) crop from a grey or RGB frame."""
+    crop = cv2.warpAffine(frame, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)

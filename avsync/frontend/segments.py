@@ -23,21 +23,28 @@ def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int
     from avsync.media.video import VideoReader
 
     mmap_frame_buffers(cfg.frame_mmap_threshold_kb)  # this may be a fresh worker process
-    reader = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames)
+    reader = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames, threads=cfg.decode_threads)
     tracker = FaceTracker(cfg)
     decode_s = 0.0
-    chunks = reader.chunks(start, stop)
+    frames = reader.frames(start, stop)
+    frame_no, done = start, 0
     while True:
         tick = time.perf_counter()
-        chunk = next(chunks, None)
+        item = next(frames, None)
+        if item is not None:
+            item[2].gray  # the grey conversion is part of reading the frame
         decode_s += time.perf_counter() - tick
-        if chunk is None:
+        if item is None:
             break
-        first = int(np.searchsorted(reader.indices, chunk.indices[0]))
-        for j, (time_s, frame) in enumerate(zip(chunk.times_s, chunk.frames)):
-            tracker.process(frame, first + j, float(time_s))
-        if progress is not None:
-            progress(len(chunk.frames))
+        _, time_s, frame = item
+        tracker.process(frame, frame_no, time_s)
+        frame_no += 1
+        done += 1
+        if progress is not None and done == cfg.chunk_frames:
+            progress(done)
+            done = 0
+    if progress is not None and done:
+        progress(done)
     return tracker.finish(), decode_s
 
 
