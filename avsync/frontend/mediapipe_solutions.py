@@ -17,7 +17,9 @@ import functools
 import importlib
 import importlib.util
 import os
+import re
 import sys
+import threading
 import types
 import warnings
 
@@ -26,21 +28,61 @@ def verbose() -> bool:
     return os.environ.get("AVSYNC_VERBOSE", "") not in ("", "0")
 
 
+# What MediaPipe's native code writes: absl/glog lines ("W0000 00:00:17.. 123 file.cc:114] ..."),
+# TensorFlow Lite's delegate notice and absl's note about its own initialisation.
+_NOISE_TEXT = (b"INFO: Created TensorFlow Lite", b"WARNING: All log messages before absl::InitializeLog")
+NATIVE_NOISE = re.compile(rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d|" + b"|".join(map(re.escape, _NOISE_TEXT)) + b")")
+_GLOG_START = re.compile(rb"[IWEF][\d :.]{0,20}")
+
+
+def _may_become_noise(partial: bytes) -> bool:
+    """A line begun but not ended that could still turn out to be native noise."""
+    return bool(NATIVE_NOISE.match(partial) or _GLOG_START.fullmatch(partial)
+                or any(text.startswith(partial) for text in _NOISE_TEXT))
+
+
 @contextlib.contextmanager
 def native_stderr_hidden():
-    """Point file descriptor 2 at /dev/null while MediaPipe's native code starts up."""
+    """Drop MediaPipe's native log lines from file descriptor 2 while its graphs live.
+
+    The graphs log from their own threads, some of it after ``process`` has returned, so fd 2
+    goes through a pipe for the whole time and a thread passes on every other line (Python
+    warnings, progress bars) as it comes."""
     if verbose():
         yield
         return
     sys.stderr.flush()
     saved = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    relay = threading.Thread(target=_relay, args=(read_end, saved), daemon=True)
+    relay.start()
     try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, 2)
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the relay reads to the end and stops
+        relay.join(timeout=5)
         os.close(saved)
+
+
+def _relay(read_end: int, out: int) -> None:
+    pending = b""
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while True:
+            chunk = pipe.read(65536)
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            keep = b"".join(line + b"\n" for line in lines if not NATIVE_NOISE.match(line))
+            if pending and not _may_become_noise(pending):
+                keep, pending = keep + pending, b""  # a partial line such as a progress bar's
+            if keep:
+                os.write(out, keep)
+    if pending and not NATIVE_NOISE.match(pending):
+        os.write(out, pending)
 
 
 @functools.cache

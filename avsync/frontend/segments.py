@@ -19,6 +19,13 @@ from avsync.frontend.tracker import FaceTracker, iou
 
 def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int, progress=None) -> tuple[list[MouthTrack], float]:
     """Track frames ``start:stop``; returns the tracks and the seconds spent decoding."""
+    from avsync.frontend.mediapipe_solutions import native_stderr_hidden
+
+    with native_stderr_hidden():
+        return _track_range(path, step, cfg, start, stop, progress)
+
+
+def _track_range(path, step, cfg, start, stop, progress):
     from avsync.memory import mmap_frame_buffers
     from avsync.media.video import VideoReader
 

@@ -39,7 +39,6 @@ class _Live:
     points: np.ndarray | None = None  # (478, 2) last landmarks; only FLOWED rows are carried between key frames
     key_opening: float = np.nan  # mouth opening at the last key frame
     since_key: int = 0
-    meshed: bool = False  # FaceMesh has seen a frame
     to_roi: np.ndarray | None = None  # frame pixels -> the flow's square, fixed between key frames
     roi: np.ndarray | None = None  # the previous frame's square
     rows: dict = field(default_factory=lambda: {k: [] for k in ("frames", "times", "boxes", "lips", "opening", "crops", "valid", "affine")})
@@ -52,15 +51,12 @@ FLOWED = np.array(LIPS + [EYE_OUTER_LEFT, EYE_OUTER_RIGHT])
 
 class FaceTracker:
     def __init__(self, cfg: FrontendConfig):
-        from avsync.frontend.mediapipe_solutions import face_detection, face_mesh, native_stderr_hidden
+        from avsync.frontend.mediapipe_solutions import face_detection, face_mesh
 
         self.cfg = cfg
         self._face_mesh = face_mesh()
-        self._quiet = native_stderr_hidden
-        with self._quiet():
-            self._detector = face_detection().FaceDetection(
-                model_selection=1, min_detection_confidence=cfg.min_detection_confidence)
-        self._detected_once = False
+        self._detector = face_detection().FaceDetection(
+            model_selection=1, min_detection_confidence=cfg.min_detection_confidence)
         self._live: list[_Live] = []
         self._done: list[MouthTrack] = []
         self._next_id = 0
@@ -69,12 +65,7 @@ class FaceTracker:
     # -- detection -----------------------------------------------------------------
     def detect(self, frame) -> list[np.ndarray]:
         h, w = frame.shape[:2]
-        if self._detected_once:
-            result = self._detector.process(_rgb(frame))
-        else:  # the graph's native logging comes on its first frame
-            with self._quiet():
-                result = self._detector.process(_rgb(frame))
-            self._detected_once = True
+        result = self._detector.process(_rgb(frame))
         boxes = []
         for det in result.detections or []:
             rel = det.location_data.relative_bounding_box
@@ -95,10 +86,9 @@ class FaceTracker:
                 self._next_id += 1
 
     def _new_mesh(self):
-        with self._quiet():
-            return self._face_mesh.FaceMesh(
-                static_image_mode=False, max_num_faces=1, refine_landmarks=True,
-                min_detection_confidence=self.cfg.min_detection_confidence, min_tracking_confidence=0.5)
+        return self._face_mesh.FaceMesh(
+            static_image_mode=False, max_num_faces=1, refine_landmarks=True,
+            min_detection_confidence=self.cfg.min_detection_confidence, min_tracking_confidence=0.5)
 
     # -- per frame -------------------------------------------------------------------
     def process(self, frame, frame_no: int, time_s: float) -> None:
@@ -147,12 +137,7 @@ class FaceTracker:
         scale = size / max(side, 1.0)
         to_crop = np.array([[scale, 0, size / 2 - scale * cx], [0, scale, size / 2 - scale * cy]])
         crop = cv2.warpAffine(_rgb(frame), to_crop, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        if track.meshed:
-            result = track.mesh.process(crop)
-        else:
-            with self._quiet():
-                result = track.mesh.process(crop)
-            track.meshed = True
+        result = track.mesh.process(crop)
         if not result.multi_face_landmarks:
             return None
         marks = result.multi_face_landmarks[0].landmark
