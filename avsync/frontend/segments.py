@@ -5,7 +5,9 @@ working on the second half of the video; tracks are stitched where the halves me
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -94,6 +96,8 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
         starts = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames).seek_points()
         bounds = segment_bounds(n_frames, jobs, cfg.worker_startup_frames, starts)
         jobs = len(bounds) - 1
+    if not cfg.decode_threads:  # the cores no other front-end process of this check is using
+        cfg = dataclasses.replace(cfg, decode_threads=max(1, (os.cpu_count() or 1) // jobs))
     if jobs == 1:  # also when the video has no key frame to start a second segment at
         return track_range(path, step, cfg, 0, n_frames, progress)
     segments = list(zip(bounds[:-1], bounds[1:]))
