@@ -51,6 +51,7 @@ def native_stderr_hidden():
     if verbose():
         yield
         return
+    _hide_protobuf_warning()  # again: test runners reset warning filters between tests
     sys.stderr.flush()
     saved = os.dup(2)
     read_end, write_end = os.pipe()
@@ -65,6 +66,11 @@ def native_stderr_hidden():
         os.dup2(saved, 2)  # closes the pipe's last write end: the relay reads to the end and stops
         relay.join(timeout=5)
         os.close(saved)
+
+
+def _hide_protobuf_warning() -> None:
+    # protobuf's message factory warns on every FaceMesh.process call in mediapipe 0.10.14
+    warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated", category=UserWarning)
 
 
 def _relay(read_end: int, out: int) -> None:
@@ -90,9 +96,7 @@ def _solutions() -> tuple[types.ModuleType, types.ModuleType]:
     if not verbose():
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        # protobuf's message factory warns on every FaceMesh.process call in mediapipe 0.10.14
-        warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated",
-                                category=UserWarning)
+        _hide_protobuf_warning()
     stand_ins = []
     for name in ("mediapipe", "mediapipe.python.solutions"):
         if name in sys.modules:
