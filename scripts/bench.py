@@ -8,7 +8,8 @@ per wall second, best of --repeat in one warm process), the stage seconds, and t
 check's wall time to ``ffmpeg -threads 2 -i FILE -f null -`` on the same file, timed in this
 command. The 3 s clip is timed end to end from a new process (``python -m avsync check``),
 imports, model load and all. Then the peak resident memory of a check on a 1-minute and a long
-720p clip (a subprocess each). The machine may be shared: every figure is the best of its runs.
+720p clip (a subprocess each). The machine may be shared: every figure is the best of its runs, and CPU seconds (this process
+and its children) are printed beside wall seconds, since they hardly change with the load.
 Reports measurements, never pass/fail.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -43,25 +45,30 @@ def clip_path(work: Path, src: str, name: str, width: int, height: int, seconds:
     return path
 
 
-def best_of(repeat: int, run) -> float:
-    return min(run() for _ in range(repeat))
+def cpu_s() -> float:
+    """CPU seconds of this process and its finished children (front-end workers, ffmpeg)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def ffmpeg_decode_s(path: Path) -> float:
-    tick = time.perf_counter()
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-threads", "2", "-i", str(path), "-f", "null", "-"], check=True)
-    return time.perf_counter() - tick
+def ffmpeg_decode():
+    def run(path: Path) -> tuple[float, float]:
+        tick, cpu = time.perf_counter(), cpu_s()
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-threads", "2", "-i", str(path), "-f", "null", "-"],
+                       check=True)
+        return time.perf_counter() - tick, cpu_s() - cpu
+    return run
 
 
 def timed_check(path: Path, jobs: int, model: str) -> dict:
     import avsync
 
-    tick = time.perf_counter()
+    tick, cpu = time.perf_counter(), cpu_s()
     report = avsync.check(path, jobs=jobs, scorer=model)
-    wall = time.perf_counter() - tick
+    wall, cpu = time.perf_counter() - tick, cpu_s() - cpu
     if report.error:
         raise SystemExit(f"check failed on {path}: {report.error}")
-    return {"wall_s": wall, "rtf": report.duration_s / wall, "duration_s": report.duration_s,
+    return {"wall_s": wall, "cpu_s": cpu, "rtf": report.duration_s / wall, "duration_s": report.duration_s,
             "verdict": report.verdict, "timings_s": report.timings_s}
 
 
@@ -101,25 +108,36 @@ def main() -> None:
     results = {"jobs": args.jobs, "model": args.model, "cpu_count": os.cpu_count(), "repeat": args.repeat, "clips": {}}
     short = clip_path(work, args.src, *SHORT)
     timed_check(short, args.jobs, args.model)  # warm-up: imports, model load, page cache
-    print(f"best of {args.repeat} runs each; jobs={args.jobs}, {os.cpu_count()} CPUs", flush=True)
+    print(f"best of {args.repeat} runs each; jobs={args.jobs}, {os.cpu_count()} CPUs; "
+          f"load average {os.getloadavg()[0]:.1f} at the start", flush=True)
     for name, width, height, seconds in CLIPS:
         clip = clip_path(work, args.src, name, width, height, seconds)
         runs = [timed_check(clip, args.jobs, args.model) for _ in range(args.repeat)]
         res = min(runs, key=lambda r: r["wall_s"])
-        floor = best_of(args.repeat, lambda: ffmpeg_decode_s(clip))
-        res.update(ffmpeg_s=floor, ratio_to_decode=res["wall_s"] / floor, all_wall_s=[r["wall_s"] for r in runs])
+        floors = [ffmpeg_decode()(clip) for _ in range(args.repeat)]
+        floor, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
+        cpu = min(r["cpu_s"] for r in runs)
+        res.update(ffmpeg_s=floor, ffmpeg_cpu_s=floor_cpu, ratio_to_decode=res["wall_s"] / floor,
+                   cpu_ratio_to_decode=cpu / floor_cpu, best_cpu_s=cpu, all_wall_s=[r["wall_s"] for r in runs])
         results["clips"][name] = res
         t = res["timings_s"]
         print(f"{width}x{height} {seconds:.0f}s: {res['rtf']:.1f}x real time ({res['wall_s']:.2f} s wall; "
               f"runs {', '.join(f'{w:.2f}' for w in res['all_wall_s'])}); ffmpeg decode {floor:.2f} s, "
               f"ratio {res['ratio_to_decode']:.1f}", flush=True)
+        print(f"   CPU seconds: check {cpu:.2f} ({seconds / (cpu / os.cpu_count()):.1f}x real time if all "
+              f"{os.cpu_count()} cores were free), ffmpeg {floor_cpu:.2f}, ratio {res['cpu_ratio_to_decode']:.1f}",
+              flush=True)
         print("   stage seconds: " + ", ".join(f"{k} {t.get(k, 0.0):.2f}" for k in STAGES)
               + "   (decode is summed over front-end processes; face is front-end wall time minus decode)", flush=True)
 
-    cold = [cold_check_s(short, args.jobs, args.model) for _ in range(args.repeat)]
-    results["clips"][SHORT[0]] = {"cold_wall_s": min(cold), "all_cold_wall_s": cold, "ffmpeg_s": ffmpeg_decode_s(short)}
-    print(f"640x360 3s, new process `python -m avsync check`: {min(cold):.2f} s wall "
-          f"(runs {', '.join(f'{w:.2f}' for w in cold)})", flush=True)
+    cold = []
+    for _ in range(args.repeat):
+        cpu = cpu_s()
+        cold.append((cold_check_s(short, args.jobs, args.model), cpu_s() - cpu))
+    results["clips"][SHORT[0]] = {"cold_wall_s": min(c[0] for c in cold), "cold_cpu_s": min(c[1] for c in cold),
+                                  "runs": cold}
+    print(f"640x360 3s, new process `python -m avsync check`: {min(c[0] for c in cold):.2f} s wall, "
+          f"{min(c[1] for c in cold):.2f} CPU s (runs {', '.join(f'{w:.2f}' for w, _ in cold)} s wall)", flush=True)
 
     if not args.no_memory:
         memory = {}
@@ -130,6 +148,7 @@ def main() -> None:
         results["peak_rss_mb_720p"] = memory
         values = list(memory.values())
         print(f"peak memory ratio long/1-min: {values[-1] / values[0]:.2f}")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2))
 

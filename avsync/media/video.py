@@ -60,7 +60,11 @@ def luma(frame) -> np.ndarray:
     plane = frame.planes[0]
     rows = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, :frame.width]
     full = name.startswith("yuvj") or getattr(frame, "color_range", 1) == 2
-    return rows.copy() if full else _LIMITED_TO_FULL[rows]
+    if full:
+        return rows.copy()
+    import cv2
+
+    return cv2.LUT(rows, _LIMITED_TO_FULL)
 
 
 @dataclass
