@@ -165,11 +165,12 @@ class FaceTracker:
         back, ok_back, _ = cv2.calcOpticalFlowPyrLK(roi, track.roi, after, None, **params)
         if back is None or not ok_back.all():
             return None
-        error = np.linalg.norm((back - before).reshape(-1, 2), axis=1)
-        if np.median(error) > cfg.flow_max_error_px:
+        error = (back - before).reshape(-1, 2)
+        if np.median(np.hypot(error[:, 0], error[:, 1])) > cfg.flow_max_error_px:
             return None
         points = track.points.copy()
-        points[FLOWED] = _apply(cv2.invertAffineTransform(track.to_roi), after.reshape(-1, 2))
+        # the square is a scaled, shifted copy of the frame: back to frame pixels without a matrix inverse
+        points[FLOWED] = (after.reshape(-1, 2) - track.to_roi[:, 2]) / track.to_roi[0, 0]
         if abs(mouth_opening(points) - track.key_opening) > cfg.key_opening_change:
             return None
         track.box = track.box + np.tile(np.median(points[FLOWED] - track.points[FLOWED], axis=0), 2)
