@@ -12,15 +12,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _check(path, **env):
+    """``check --json`` in a fresh process, with none of the logging switches set unless given."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("AVSYNC_VERBOSE", "GLOG_minloglevel", "TF_CPP_MIN_LOG_LEVEL")}
     return subprocess.run([sys.executable, "-m", "avsync", "check", str(path), "--json"], cwd=REPO,
-                          capture_output=True, text=True, env={**os.environ, **env}, timeout=300)
+                          capture_output=True, text=True, env={**clean, **env}, timeout=300)
 
 
 @pytest.mark.slow
 def test_check_json_writes_nothing_to_stderr(synthetic_clips):
-    env = {k: v for k, v in os.environ.items() if k not in ("AVSYNC_VERBOSE", "GLOG_minloglevel", "TF_CPP_MIN_LOG_LEVEL")}
-    done = subprocess.run([sys.executable, "-m", "avsync", "check", str(synthetic_clips["matched"]), "--json"],
-                          cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
+    done = _check(synthetic_clips["matched"])
     assert done.stdout.lstrip().startswith("{")
     assert done.stderr == ""
 

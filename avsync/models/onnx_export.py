@@ -31,13 +31,15 @@ def export_onnx(weights: str | Path, atol: float = 1e-4) -> list[Path]:
     rng = torch.Generator().manual_seed(0)
     n = 6
 
-    class Visual(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.model = model
+    class Call(torch.nn.Module):
+        """One of the model's methods as a module the exporter traces (the model's weights inside)."""
 
-        def forward(self, crops, lips=None, opening=None):
-            return self.model.embed_visual(crops, lips, opening)
+        def __init__(self, method):
+            super().__init__()
+            self.model, self.method = model, method
+
+        def forward(self, *inputs):
+            return self.method(*inputs)
 
     crops = torch.randint(0, 256, (n, WINDOW_FRAMES, CROP_H, CROP_W), dtype=torch.uint8, generator=rng)
     lips = torch.rand(n, WINDOW_FRAMES, cfg.n_lip_points, 2, generator=rng) * 80 + 10
@@ -47,9 +49,9 @@ def export_onnx(weights: str | Path, atol: float = 1e-4) -> list[Path]:
     flat = torch.randn(n, model.audio.flat, generator=rng)
 
     graphs = {
-        "visual": (Visual(), visual_inputs, {k: {0: "batch"} for k in visual_inputs}),
-        "audio_trunk": (_Fn(model.audio.trunk_map, model), {"mfcc": mfcc}, {"mfcc": {1: "rows"}}),
-        "audio_head": (_Fn(model.audio.head, model), {"flat": flat}, {"flat": {0: "batch"}}),
+        "visual": (Call(model.embed_visual), visual_inputs, {k: {0: "batch"} for k in visual_inputs}),
+        "audio_trunk": (Call(model.audio.trunk_map), {"mfcc": mfcc}, {"mfcc": {1: "rows"}}),
+        "audio_head": (Call(model.audio.head), {"flat": flat}, {"flat": {0: "batch"}}),
     }
     written = []
     for part in PARTS:
@@ -73,19 +75,3 @@ def export_onnx(weights: str | Path, atol: float = 1e-4) -> list[Path]:
         written.append(path)
     return written
 
-
-class _Fn:
-    """A bound method of ``owner``'s submodule as a module the exporter can trace."""
-
-    def __new__(cls, fn, owner):
-        import torch
-
-        class Wrapped(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.owner = owner
-
-            def forward(self, x):
-                return fn(x)
-
-        return Wrapped()
