@@ -86,6 +86,14 @@ class FrontendConfig(YamlConfig):
     worker_startup_frames: int = 250
     chunk_frames: int = 16
     frame_mmap_threshold_kb: int = 1024
+    landmark_every: int = 3
+    key_opening_change: float = 0.08
+    flow_roi_px: int = 96
+    flow_roi_per_eye_dist: float = 1.6
+    flow_window_px: int = 15
+    flow_pyramid_levels: int = 2
+    flow_max_error_px: float = 0.5
+    decode_threads: int = 0
 
 
 @dataclass

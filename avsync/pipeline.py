@@ -1,6 +1,7 @@
 """From a file to a SyncReport: decode -> face/mouth tracks -> audio features -> offset search -> verdict."""
 from __future__ import annotations
 
+import functools
 import os
 import time
 import traceback
@@ -48,9 +49,24 @@ class Analysis:
         return 1.0 / self.fps
 
 
+# Shipped models are loaded once per process (an audit worker checks many videos with one).
+_SHIPPED_SPECS = ("default", "syncnet_lite", "baseline")
+
+
 def resolve_scorer(spec: str | Scorer | None) -> Scorer:
     if isinstance(spec, Scorer):
         return spec
+    if (spec or "default") in _SHIPPED_SPECS:
+        return _shipped_scorer(spec or "default")
+    return _resolve_scorer(spec)
+
+
+@functools.lru_cache(maxsize=len(_SHIPPED_SPECS))
+def _shipped_scorer(spec: str) -> Scorer:
+    return _resolve_scorer(spec)
+
+
+def _resolve_scorer(spec: str | None) -> Scorer:
     from avsync.scoring.registry import resolve_scorer as resolve
 
     return resolve(spec or "default")

@@ -27,6 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_clip import write_av  # noqa: E402
 CORPUS = REPO.parent / "shared" / "corpus"
+if not CORPUS.exists():  # a git worktree sits one level deeper than the main checkout
+    CORPUS = Path("/work/shared/corpus")
 WIDTH, HEIGHT, FPS, SR = 640, 360, 25, 16000
 
 

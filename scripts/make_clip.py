@@ -46,8 +46,10 @@ def write_av(out: str | Path, frames: Iterable[np.ndarray], fps: float, audio: n
     return Path(out)
 
 
-def read_frames(src: str, height: int | None = None, n_out: int | None = None) -> tuple[Iterable[np.ndarray], float, int]:
-    """Frames of ``src`` (resized to ``height``, looped to ``n_out``), its fps and frame count."""
+def read_frames(src: str, height: int | None = None, n_out: int | None = None,
+                width: int | None = None) -> tuple[Iterable[np.ndarray], float, int]:
+    """Frames of ``src`` (resized to ``height``, centred on a black ``width`` canvas when given,
+    looped to ``n_out``), its fps and frame count."""
     import cv2
     import decord
 
@@ -60,6 +62,9 @@ def read_frames(src: str, height: int | None = None, n_out: int | None = None) -
             if height:
                 h, w = frame.shape[:2]
                 frame = cv2.resize(frame, (int(round(w * height / h / 2)) * 2, height), interpolation=cv2.INTER_AREA)
+            if width and width > frame.shape[1]:
+                left = (width - frame.shape[1]) // 2
+                frame = cv2.copyMakeBorder(frame, 0, 0, left, width - frame.shape[1] - left, cv2.BORDER_CONSTANT)
             yield frame
 
     return frames(), fps, n
@@ -75,12 +80,12 @@ def looped_audio(src: str, period_s: float, seconds: float) -> np.ndarray:
     return np.tile(loop, int(np.ceil(seconds * SR / period)) + 1)[: int(seconds * SR)]
 
 
-def make_clip(src: str, out: str, height: int, seconds: float) -> Path:
-    """``src`` resized to ``height`` and looped to ``seconds``."""
+def make_clip(src: str, out: str, height: int, seconds: float, width: int | None = None) -> Path:
+    """``src`` resized to ``height`` (letterboxed to ``width``) and looped to ``seconds``."""
     import decord
 
     fps = float(decord.VideoReader(src).get_avg_fps())
-    frames, fps, n = read_frames(src, height, int(round(seconds * fps)))
+    frames, fps, n = read_frames(src, height, int(round(seconds * fps)), width)
     return write_av(out, frames, fps, looped_audio(src, n / fps, seconds))
 
 

@@ -11,13 +11,15 @@ MOUTH_LEFT, MOUTH_RIGHT = 61, 291
 EYE_OUTER_LEFT, EYE_OUTER_RIGHT = 33, 263
 # Inner-lip (upper, lower) pairs across the mouth, for the opening measure.
 INNER_PAIRS = [(82, 87), (13, 14), (312, 317)]
+_UPPER, _LOWER = (list(side) for side in zip(*INNER_PAIRS))
 
 
 def mouth_opening(points: np.ndarray) -> float:
     """Mean inner-lip gap divided by mouth width: scale-free, ~0 closed, ~0.3-0.6 wide open."""
-    width = np.linalg.norm(points[MOUTH_RIGHT] - points[MOUTH_LEFT])
-    gaps = [np.linalg.norm(points[a] - points[b]) for a, b in INNER_PAIRS]
-    return float(np.mean(gaps) / max(width, 1e-6))
+    (lx, ly), (rx, ry) = points[MOUTH_LEFT], points[MOUTH_RIGHT]
+    width = float(np.hypot(rx - lx, ry - ly))
+    gap = points[_UPPER] - points[_LOWER]
+    return float(np.hypot(gap[:, 0], gap[:, 1]).mean() / max(width, 1e-6))
 
 
 def mouth_transform(points: np.ndarray, out_w: int, out_h: int, width_per_eye: float, shift_y: float = 0.0) -> np.ndarray:
@@ -37,6 +39,7 @@ def mouth_transform(points: np.ndarray, out_w: int, out_h: int, width_per_eye: f
     return matrix
 
 
-def aligned_mouth_crop(frame_rgb: np.ndarray, matrix: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
-    crop = cv2.warpAffine(frame_rgb, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+def aligned_mouth_crop(frame: np.ndarray, matrix: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
+    """Grey (out_h, out_w) crop from a grey or RGB frame."""
+    crop = cv2.warpAffine(frame, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)

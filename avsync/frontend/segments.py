@@ -5,7 +5,9 @@ working on the second half of the video; tracks are stitched where the halves me
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -21,25 +23,39 @@ def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int
                 progress=None) -> tuple[list[MouthTrack], float, int]:
     """Track frames ``start:stop``; returns the tracks, the seconds spent decoding and the
     packets skipped because they do not decode."""
+    from avsync.frontend.mediapipe_solutions import native_stderr_hidden
+
+    with native_stderr_hidden():
+        return _track_range(path, step, cfg, start, stop, progress)
+
+
+def _track_range(path, step, cfg, start, stop, progress):
     from avsync.memory import mmap_frame_buffers
     from avsync.media.video import VideoReader
 
     mmap_frame_buffers(cfg.frame_mmap_threshold_kb)  # this may be a fresh worker process
-    reader = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames)
+    reader = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames, threads=cfg.decode_threads)
     tracker = FaceTracker(cfg)
     decode_s = 0.0
-    chunks = reader.chunks(start, stop)
+    frames = reader.frames(start, stop)
+    done = 0
     while True:
         tick = time.perf_counter()
-        chunk = next(chunks, None)
+        item = next(frames, None)
+        if item is not None:
+            item[2].gray  # the grey conversion is part of reading the frame
         decode_s += time.perf_counter() - tick
-        if chunk is None:
+        if item is None:
             break
-        rows = np.searchsorted(reader.indices, chunk.indices)  # a frame lost to damage leaves a gap
-        for row, time_s, frame in zip(rows, chunk.times_s, chunk.frames):
-            tracker.process(frame, int(row), float(time_s))
-        if progress is not None:
-            progress(len(chunk.frames))
+        index, time_s, frame = item
+        row = int(np.searchsorted(reader.indices, index))  # a frame lost to damage leaves a gap
+        tracker.process(frame, row, time_s)
+        done += 1
+        if progress is not None and done == cfg.chunk_frames:
+            progress(done)
+            done = 0
+    if progress is not None and done:
+        progress(done)
     return tracker.finish(), decode_s, reader.decode_errors
 
 
@@ -81,6 +97,8 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
         starts = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames).seek_points()
         bounds = segment_bounds(n_frames, jobs, cfg.worker_startup_frames, starts)
         jobs = len(bounds) - 1
+    if not cfg.decode_threads:  # the cores no other front-end process of this check is using
+        cfg = dataclasses.replace(cfg, decode_threads=max(1, (os.cpu_count() or 1) // jobs))
     if jobs == 1:  # also when the video has no key frame to start a second segment at
         return track_range(path, step, cfg, 0, n_frames, progress)
     segments = list(zip(bounds[:-1], bounds[1:]))

@@ -4,6 +4,12 @@ The full-range detector finds faces (FaceMesh's own short-range detector misses 
 and runs every ``detect_every`` frames or whenever a track is missing. Each track owns a
 FaceMesh in tracking mode, fed a square crop around its previous landmark box: FaceMesh on
 the full frame gives wrong lip points.
+
+FaceMesh runs on key frames only: every ``landmark_every`` frames, on the frame after a miss,
+and whenever the flow between key frames is in doubt (forward-backward error) or the mouth
+opening has moved far from the last key frame's. In between, the lip and eye-corner points are
+carried by pyramidal Lucas-Kanade optical flow on the grey frame, and the mouth transform is
+recomputed from the carried points, so every frame still gets its own lips, opening and crop.
 """
 from __future__ import annotations
 
@@ -12,7 +18,8 @@ import cv2
 import numpy as np
 
 from avsync.config import FrontendConfig
-from avsync.frontend.landmarks import LIPS, aligned_mouth_crop, mouth_opening, mouth_transform
+from avsync.frontend.landmarks import (EYE_OUTER_LEFT, EYE_OUTER_RIGHT, LIPS, aligned_mouth_crop, mouth_opening,
+                                       mouth_transform)
 from avsync.frontend.track import MouthTrack
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -29,16 +36,26 @@ class _Live:
     mesh: object
     box: np.ndarray
     misses: int = 0
+    points: np.ndarray | None = None  # (478, 2) last landmarks; only FLOWED rows are carried between key frames
+    key_opening: float = np.nan  # mouth opening at the last key frame
+    since_key: int = 0
+    to_roi: np.ndarray | None = None  # frame pixels -> the flow's square, fixed between key frames
+    roi: np.ndarray | None = None  # the previous frame's square
     rows: dict = field(default_factory=lambda: {k: [] for k in ("frames", "times", "boxes", "lips", "opening", "crops", "valid", "affine")})
+
+
+# Landmarks carried between key frames: the lips (the model's input) and the outer eye corners
+# (the crop's scale).
+FLOWED = np.array(LIPS + [EYE_OUTER_LEFT, EYE_OUTER_RIGHT])
 
 
 class FaceTracker:
     def __init__(self, cfg: FrontendConfig):
-        import mediapipe as mp
+        from avsync.frontend.mediapipe_solutions import face_detection, face_mesh
 
         self.cfg = cfg
-        self._mp = mp
-        self._detector = mp.solutions.face_detection.FaceDetection(
+        self._face_mesh = face_mesh()
+        self._detector = face_detection().FaceDetection(
             model_selection=1, min_detection_confidence=cfg.min_detection_confidence)
         self._live: list[_Live] = []
         self._done: list[MouthTrack] = []
@@ -46,9 +63,9 @@ class FaceTracker:
         self._since_detect = cfg.detect_every
 
     # -- detection -----------------------------------------------------------------
-    def detect(self, frame: np.ndarray) -> list[np.ndarray]:
+    def detect(self, frame) -> list[np.ndarray]:
         h, w = frame.shape[:2]
-        result = self._detector.process(frame)
+        result = self._detector.process(_rgb(frame))
         boxes = []
         for det in result.detections or []:
             rel = det.location_data.relative_bounding_box
@@ -69,12 +86,13 @@ class FaceTracker:
                 self._next_id += 1
 
     def _new_mesh(self):
-        return self._mp.solutions.face_mesh.FaceMesh(
+        return self._face_mesh.FaceMesh(
             static_image_mode=False, max_num_faces=1, refine_landmarks=True,
             min_detection_confidence=self.cfg.min_detection_confidence, min_tracking_confidence=0.5)
 
     # -- per frame -------------------------------------------------------------------
-    def process(self, frame: np.ndarray, frame_no: int, time_s: float) -> None:
+    def process(self, frame, frame_no: int, time_s: float) -> None:
+        """``frame``: an (H, W, 3) RGB array or a DecodedFrame (grey now, RGB when needed)."""
         self._since_detect += 1
         if self._since_detect >= self.cfg.detect_every or not self._live or any(t.misses for t in self._live):
             self._associate(frame)
@@ -83,33 +101,91 @@ class FaceTracker:
             self._step(track, frame, frame_no, time_s)
         self._drop_duplicates()
 
-    def _step(self, track: _Live, frame: np.ndarray, frame_no: int, time_s: float) -> None:
+    def _step(self, track: _Live, frame, frame_no: int, time_s: float) -> None:
         cfg = self.cfg
-        size = cfg.mesh_crop_size
+        gray = _gray(frame)
+        points = None
+        if track.points is not None and not track.misses and track.since_key + 1 < cfg.landmark_every:
+            points = self._flow(track, gray)
+        if points is None:
+            points = self._landmarks(track, frame)
+            if points is None:
+                track.misses += 1
+                track.roi = None
+                if track.misses > cfg.max_gap_frames:
+                    self._retire(track)
+                else:
+                    self._append(track.rows, frame_no, time_s, track.box, None, np.nan, None, False, None)
+                return
+            track.since_key, track.key_opening = 0, mouth_opening(points)
+            if cfg.landmark_every > 1:
+                self._start_flow(track, gray, points)
+        else:
+            track.since_key += 1
+        track.points, track.misses = points, 0
+        matrix = mouth_transform(points, cfg.mouth_crop_width, cfg.mouth_crop_height, cfg.mouth_crop_width_per_eye_dist,
+                                 cfg.mouth_crop_shift_y)
+        mouth = aligned_mouth_crop(gray, matrix, cfg.mouth_crop_width, cfg.mouth_crop_height)
+        self._append(track.rows, frame_no, time_s, track.box.copy(), points[LIPS].copy(), mouth_opening(points), mouth,
+                     True, matrix.astype(np.float32))
+
+    def _landmarks(self, track: _Live, frame) -> np.ndarray | None:
+        """FaceMesh on a square crop around the track's box: (478, 2) frame pixels, or None."""
+        size = self.cfg.mesh_crop_size
         cx, cy = (track.box[0] + track.box[2]) / 2, (track.box[1] + track.box[3]) / 2
-        side = cfg.mesh_crop_scale * max(track.box[2] - track.box[0], track.box[3] - track.box[1])
+        side = self.cfg.mesh_crop_scale * max(track.box[2] - track.box[0], track.box[3] - track.box[1])
         scale = size / max(side, 1.0)
         to_crop = np.array([[scale, 0, size / 2 - scale * cx], [0, scale, size / 2 - scale * cy]])
-        crop = cv2.warpAffine(frame, to_crop, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        crop = cv2.warpAffine(_rgb(frame), to_crop, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         result = track.mesh.process(crop)
-        rows = track.rows
         if not result.multi_face_landmarks:
-            track.misses += 1
-            if track.misses > cfg.max_gap_frames:
-                self._retire(track)
-            else:
-                self._append(rows, frame_no, time_s, track.box, None, np.nan, None, False, None)
-            return
+            return None
         marks = result.multi_face_landmarks[0].landmark
         pts = np.array([(m.x * size, m.y * size) for m in marks], dtype=np.float32)
         pts = (pts - to_crop[:, 2]) / scale
         track.box = np.array([*pts.min(axis=0), *pts.max(axis=0)], dtype=np.float64)
-        track.misses = 0
-        matrix = mouth_transform(pts, cfg.mouth_crop_width, cfg.mouth_crop_height, cfg.mouth_crop_width_per_eye_dist,
-                                 cfg.mouth_crop_shift_y)
-        mouth = aligned_mouth_crop(frame, matrix, cfg.mouth_crop_width, cfg.mouth_crop_height)
-        self._append(rows, frame_no, time_s, track.box.copy(), pts[LIPS], mouth_opening(pts), mouth, True,
-                     matrix.astype(np.float32))
+        return pts
+
+    def _flow(self, track: _Live, gray: np.ndarray) -> np.ndarray | None:
+        """The last frame's landmarks carried to this one by optical flow, or None when in doubt.
+
+        The flow runs on a small square around lips and eyes, resampled to ``flow_roi_px`` with the
+        key frame's similarity transform, so its cost does not grow with the video's resolution."""
+        cfg = self.cfg
+        if track.roi is None:
+            return None
+        size = cfg.flow_roi_px
+        roi = cv2.warpAffine(gray, track.to_roi, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        before = _apply(track.to_roi, track.points[FLOWED]).reshape(-1, 1, 2)
+        params = dict(winSize=(cfg.flow_window_px, cfg.flow_window_px), maxLevel=cfg.flow_pyramid_levels,
+                      criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+        after, ok, _ = cv2.calcOpticalFlowPyrLK(track.roi, roi, before, None, **params)
+        if after is None or not ok.all():
+            return None
+        back, ok_back, _ = cv2.calcOpticalFlowPyrLK(roi, track.roi, after, None, **params)
+        if back is None or not ok_back.all():
+            return None
+        error = (back - before).reshape(-1, 2)
+        if np.median(np.hypot(error[:, 0], error[:, 1])) > cfg.flow_max_error_px:
+            return None
+        points = track.points.copy()
+        # the square is a scaled, shifted copy of the frame: back to frame pixels without a matrix inverse
+        points[FLOWED] = (after.reshape(-1, 2) - track.to_roi[:, 2]) / track.to_roi[0, 0]
+        if abs(mouth_opening(points) - track.key_opening) > cfg.key_opening_change:
+            return None
+        track.box = track.box + np.tile(np.median(points[FLOWED] - track.points[FLOWED], axis=0), 2)
+        track.roi = roi
+        return points
+
+    def _start_flow(self, track: _Live, gray: np.ndarray, points: np.ndarray) -> None:
+        """At a key frame: the square the flow will run on until the next one."""
+        size = self.cfg.flow_roi_px
+        eye_dist = float(np.linalg.norm(points[EYE_OUTER_RIGHT] - points[EYE_OUTER_LEFT]))
+        scale = size / max(self.cfg.flow_roi_per_eye_dist * eye_dist, 1.0)
+        centre = points[FLOWED].mean(axis=0)
+        track.to_roi = np.array([[scale, 0, size / 2 - scale * centre[0]], [0, scale, size / 2 - scale * centre[1]]])
+        track.roi = cv2.warpAffine(gray, track.to_roi, (size, size), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REPLICATE)
 
     @staticmethod
     def _append(rows, frame_no, time_s, box, lips, opening, crop, valid, affine) -> None:
@@ -138,6 +214,20 @@ class FaceTracker:
             self._retire(track)
         self._detector.close()
         return sorted(self._done, key=lambda t: (t.frame_start, t.track_id))
+
+
+def _apply(affine: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return (points @ affine[:, :2].T + affine[:, 2]).astype(np.float32)
+
+
+def _rgb(frame) -> np.ndarray:
+    return frame if isinstance(frame, np.ndarray) else frame.rgb
+
+
+def _gray(frame) -> np.ndarray:
+    if isinstance(frame, np.ndarray):
+        return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
+    return frame.gray
 
 
 def build_track(track_id: int, rows: dict, cfg: FrontendConfig) -> MouthTrack | None:

@@ -17,6 +17,56 @@ import numpy as np
 from avsync.media.errors import MediaError
 
 
+class DecodedFrame:
+    """One decoded frame: its luma plane at once, RGB only when something asks for it (the face
+    detector and FaceMesh see few frames; mouth crops and optical flow need only grey)."""
+
+    __slots__ = ("_frame", "_gray", "_rgb")
+
+    def __init__(self, frame):
+        self._frame = frame
+        self._gray = None
+        self._rgb = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self._frame.height, self._frame.width, 3)
+
+    @property
+    def gray(self) -> np.ndarray:
+        if self._gray is None:
+            self._gray = luma(self._frame)
+        return self._gray
+
+    @property
+    def rgb(self) -> np.ndarray:
+        if self._rgb is None:
+            self._rgb = self._frame.to_ndarray(format="rgb24")
+            self._frame = None if self._gray is not None else self._frame
+        return self._rgb
+
+
+# Limited-range (16..235) luma stretched to 0..255, as an RGB conversion followed by a grey
+# conversion would give it.
+_LIMITED_TO_FULL = np.clip(np.round((np.arange(256) - 16) * 255.0 / 219.0), 0, 255).astype(np.uint8)
+_PLANAR_YUV = {"yuv420p", "yuv422p", "yuv444p", "yuvj420p", "yuvj422p", "yuvj444p", "nv12", "nv21"}
+
+
+def luma(frame) -> np.ndarray:
+    """(H, W) uint8 full-range grey from a PyAV frame; the Y plane is read in place when it is one."""
+    name = frame.format.name
+    if name not in _PLANAR_YUV:
+        return frame.to_ndarray(format="gray")
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, :frame.width]
+    full = name.startswith("yuvj") or getattr(frame, "color_range", 1) == 2
+    if full:
+        return rows.copy()
+    import cv2
+
+    return cv2.LUT(rows, _LIMITED_TO_FULL)
+
+
 @dataclass
 class FrameChunk:
     indices: np.ndarray  # frame numbers in the source video
@@ -28,8 +78,9 @@ class VideoReader:
     """Frame ``i`` is the ``i``-th frame in presentation order; its time comes from its packet's
     timestamp (variable frame rates keep their real times)."""
 
-    def __init__(self, path: str, step: int = 1, chunk_frames: int = 64):
+    def __init__(self, path: str, step: int = 1, chunk_frames: int = 64, threads: int = 0):
         self.path = str(path)
+        self.threads = threads  # decoder threads; 0 lets FFmpeg choose
         pts, keys, self._time_base, self._origin, self.source_fps = _index(self.path)
         n = len(pts)
         if n == 0:
@@ -62,7 +113,25 @@ class VideoReader:
         return np.unique(np.ceil(self._keys / self.step).astype(np.int64))
 
     def chunks(self, start: int = 0, stop: int | None = None) -> Iterator[FrameChunk]:
-        """Yield analysis frames ``start:stop`` (indices into ``self.indices``) in chunks."""
+        """Yield analysis frames ``start:stop`` (indices into ``self.indices``) in chunks, as RGB."""
+        pending: list[int] = []
+        frames: list[np.ndarray] = []
+        for index, frame in self._decode(start, stop):
+            pending.append(index)
+            frames.append(frame.to_ndarray(format="rgb24"))
+            if len(frames) == self.chunk_frames:
+                yield self._chunk(pending, frames)
+                pending, frames = [], []
+        if frames:
+            yield self._chunk(pending, frames)
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, float, DecodedFrame]]:
+        """Yield (source frame number, time, frame) for analysis frames ``start:stop``, one at a time,
+        each converted only to what its reader asks for."""
+        for index, frame in self._decode(start, stop):
+            yield index, float((self._pts[index] - self._origin) * self._time_base), DecodedFrame(frame)
+
+    def _decode(self, start: int, stop: int | None):
         import av
 
         stop = len(self) if stop is None else min(stop, len(self))
@@ -71,12 +140,12 @@ class VideoReader:
         first, last = int(self.indices[start]), int(self.indices[stop - 1])
         key = int(self._keys[np.searchsorted(self._keys, first, side="right") - 1])
         wanted = set(self.indices[start:stop].tolist())
-        pending: list[int] = []
-        frames: list[np.ndarray] = []
+        near = first
         try:
             with av.open(self.path) as container:
                 stream = container.streams.video[0]
                 stream.thread_type = "AUTO"
+                stream.codec_context.thread_count = self.threads
                 if key:
                     container.seek(int(self._pts[key]), stream=stream, backward=True, any_frame=False)
                 for frame in self._decode_skipping_damage(container, stream):
@@ -86,20 +155,13 @@ class VideoReader:
                     if index > last:
                         break
                     key = index + 1  # frames without a timestamp follow the previous one
-                    if index not in wanted:
-                        continue
-                    pending.append(index)
-                    frames.append(frame.to_ndarray(format="rgb24"))
-                    if len(frames) == self.chunk_frames:
-                        yield self._chunk(pending, frames)
-                        pending, frames = [], []
+                    if index in wanted:
+                        near = index
+                        yield index, frame
         except MediaError:
             raise
         except Exception as exc:
-            near = pending[-1] if pending else first
             raise MediaError("corrupt", f"video decode failed near frame {near}: {self.path} ({_short(exc)})") from None
-        if frames:
-            yield self._chunk(pending, frames)
 
     def _decode_skipping_damage(self, container, stream):
         """Frames of ``stream``, one packet at a time: a packet that does not decode is counted

@@ -13,10 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING
 
-from avsync.models.syncnet_lite import ModelConfig, SyncNetLite
+from avsync.models.spec import ModelConfig
+
+if TYPE_CHECKING:
+    from avsync.models.syncnet_lite import SyncNetLite
 
 FORMAT = "avsync.syncnet_lite/1"
 
@@ -43,6 +45,9 @@ def _atomic(path: Path, write) -> None:
 def save_checkpoint(path: str | Path, model: SyncNetLite, *, epoch: int, metrics: dict[str, Any] | None = None,
                     train_config: dict[str, Any] | None = None, optim_state: dict[str, Any] | None = None) -> Path:
     """Write weights, sidecar and (when given) optimizer state; each file is replaced atomically."""
+    import torch
+    from safetensors.torch import save_file
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -76,6 +81,10 @@ def read_meta(path: str | Path) -> dict[str, Any]:
 
 def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[SyncNetLite, dict[str, Any]]:
     """Model (in eval mode) and its sidecar metadata."""
+    from safetensors.torch import load_file
+
+    from avsync.models.syncnet_lite import SyncNetLite
+
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
@@ -91,6 +100,8 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[SyncNe
 
 
 def load_optim_state(path: str | Path) -> dict[str, Any] | None:
+    import torch
+
     opt = optim_path(path)
     if not opt.exists():
         return None

@@ -4,13 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
 from avsync.memory import release_free_memory
-from avsync.models.checkpoint import CheckpointError, load_checkpoint, sidecar
-from avsync.models.syncnet_lite import AUDIO_HOPS, AUDIO_STRIDE, MFCC_ROWS, WINDOW_FRAMES, normalize_mfcc
+from avsync.models.checkpoint import CheckpointError, read_meta, sidecar
+from avsync.models.inference import TorchSyncNet, gather_windows, load_backend
+from avsync.models.spec import AUDIO_HOPS, AUDIO_STRIDE, MFCC_ROWS, WINDOW_FRAMES, ModelConfig, normalize_mfcc
 from avsync.scoring.base import EmbeddingScorer, file_digest, register_scorer
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "syncnet_lite.safetensors"
@@ -32,10 +32,20 @@ class SyncNetLiteScorer(EmbeddingScorer):
         path = Path(path) if path is not None else DEFAULT_WEIGHTS
         if path is DEFAULT_WEIGHTS and not path.exists():
             raise CheckpointError(f"shipped SyncNet-lite weights are missing ({path}); reinstall avsync or pass --model PATH")
-        self.model, self.meta = load_checkpoint(path)
+        if not path.is_file():
+            raise CheckpointError(f"{path}: no such checkpoint")
+        self.meta = read_meta(path)
+        digest = file_digest(path)
+        try:
+            self.backend = load_backend(path, self.meta, digest)
+        except CheckpointError:
+            raise
+        except Exception as exc:  # bad config keys
+            raise CheckpointError(f"{path}: cannot load SyncNet-lite weights: {exc}") from None
+        self.cfg: ModelConfig = self.backend.cfg
         self.path = path
-        self.weights_digest = file_digest(path)
-        self.version = "sha256:" + self.weights_digest[:16]
+        self.weights_digest = digest
+        self.version = "sha256:" + digest[:16]
         self.calibration_path = sidecar(path)
         self.load_calibration()
 
@@ -43,13 +53,23 @@ class SyncNetLiteScorer(EmbeddingScorer):
     def from_model(cls, model, version: str = "in-memory") -> "SyncNetLiteScorer":
         """Wrap a model held in memory (training's dev evaluation)."""
         self = cls.__new__(cls)
-        self.model, self.meta, self.path, self.version = model, {}, None, version
+        self.backend, self.meta, self.path, self.version = TorchSyncNet(model), {}, None, version
+        self.cfg = model.cfg
         self.weights_digest, self.calibration_path, self.calibration = None, None, None
         return self
 
     @property
+    def model(self):
+        """The torch model (loaded on first use when inference runs through onnxruntime)."""
+        if not isinstance(self.backend, TorchSyncNet):
+            from avsync.models.checkpoint import load_checkpoint
+
+            self.backend = TorchSyncNet(load_checkpoint(self.path)[0])
+        return self.backend.model
+
+    @property
     def dim(self) -> int:
-        return int(self.model.cfg.embed_dim)
+        return int(self.cfg.embed_dim)
 
     def embed_visual(self, track: MouthTrack, window: int) -> np.ndarray:
         if window != WINDOW_FRAMES:
@@ -58,25 +78,23 @@ class SyncNetLiteScorer(EmbeddingScorer):
         n_windows = len(crops) - window + 1
         if n_windows <= 0:
             return np.zeros((0, self.dim), np.float32)
-        use_lips = self.model.cfg.use_lips
+        use_lips = self.cfg.use_lips
         if use_lips:
             lips = np.asarray(track.lips, np.float32)
-            if lips.ndim != 3 or lips.shape[1] != self.model.cfg.n_lip_points:
-                raise ValueError(f"this model needs {self.model.cfg.n_lip_points} lip landmarks per frame, "
+            if lips.ndim != 3 or lips.shape[1] != self.cfg.n_lip_points:
+                raise ValueError(f"this model needs {self.cfg.n_lip_points} lip landmarks per frame, "
                                  f"got shape {lips.shape}")
             opening = np.asarray(track.opening, np.float32)
         out = []
-        with torch.inference_mode():
-            for lo in range(0, n_windows, self.visual_batch):
-                hi = min(lo + self.visual_batch, n_windows)
-                idx = np.arange(lo, hi)[:, None] + np.arange(window)
-                c = torch.from_numpy(crops[idx])
-                if use_lips:
-                    out.append(self.model.embed_visual(c, torch.from_numpy(lips[idx]), torch.from_numpy(opening[idx])))
-                else:
-                    out.append(self.model.embed_visual(c))
-                release_free_memory()  # else the heap keeps growing with the number of batches
-        return torch.cat(out).numpy()
+        for lo in range(0, n_windows, self.visual_batch):
+            hi = min(lo + self.visual_batch, n_windows)
+            idx = np.arange(lo, hi)[:, None] + np.arange(window)
+            if use_lips:
+                out.append(self.backend.visual(crops[idx], lips[idx], opening[idx]))
+            else:
+                out.append(self.backend.visual(crops[idx]))
+            release_free_memory()  # else the heap keeps growing with the number of batches
+        return np.concatenate(out).astype(np.float32, copy=False)
 
     def embed_audio(self, audio: AudioFeatures, starts: np.ndarray) -> np.ndarray:
         starts = np.asarray(starts, dtype=np.int64).reshape(-1)
@@ -87,15 +105,11 @@ class SyncNetLiteScorer(EmbeddingScorer):
             raise ValueError(f"syncnet_lite needs (T, {MFCC_ROWS}) MFCC, got {audio.mfcc.shape}")
         if starts.min() < 0 or starts.max() + AUDIO_HOPS > len(audio.mfcc):
             raise ValueError("audio window outside the recording")
-        mfcc = torch.from_numpy(normalize_mfcc(audio.mfcc))
-        with torch.inference_mode():
-            for rows, where in _segments(starts):
-                lo = int(rows[0])
-                seg = mfcc[lo:int(rows[-1]) + AUDIO_HOPS][None]
-                fmap = self.model.audio.trunk_map(seg)
-                steps = torch.from_numpy((rows - lo) // AUDIO_STRIDE)[None]
-                emb = self.model._out(self.model.audio.windows(fmap, steps))[0]
-                out[where] = emb.numpy()
+        mfcc = normalize_mfcc(audio.mfcc)
+        for rows, where in _segments(starts):
+            lo = int(rows[0])
+            fmap = self.backend.audio_trunk(np.ascontiguousarray(mfcc[lo:int(rows[-1]) + AUDIO_HOPS][None]))
+            out[where] = self.backend.audio_head(gather_windows(fmap, (rows - lo) // AUDIO_STRIDE))
         return out
 
 

@@ -57,7 +57,8 @@ def drift_ms_per_min(timeline: list[dict], min_points: int = DRIFT_MIN_POINTS) -
     t, y = np.array(points, dtype=float).T
     if np.ptp(t) < DRIFT_MIN_SPAN_S:
         return None
-    from scipy.stats import theilslopes
-
-    slope = theilslopes(y, t)[0]
+    # Theil-Sen slope: the median of all pairwise slopes (as scipy.stats.theilslopes, whose import
+    # alone costs a short check about a second)
+    dt, dy = t[:, None] - t[None, :], y[:, None] - y[None, :]
+    slope = np.median(dy[dt > 0] / dt[dt > 0])
     return round(float(slope * 60.0), 2)

@@ -1,0 +1,129 @@
+"""MediaPipe's face detection and FaceMesh solutions, imported alone and quietly.
+
+``import mediapipe`` runs ``mediapipe/__init__.py``, which imports every solution, the drawing
+utilities and through them matplotlib (about 1 s at start-up). The two solution modules the
+front-end uses are imported here with the two package ``__init__`` files skipped; the stand-in
+packages are removed again afterwards, so a later ``import mediapipe`` elsewhere gets the real one.
+
+MediaPipe's native code logs through glog, absl and TensorFlow Lite straight to file
+descriptor 2 ("Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires a model
+with a single signature"), and protobuf warns about a deprecated call on every ``process``.
+None of it is the user's business, so it is hidden unless ``AVSYNC_VERBOSE=1``.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import importlib.util
+import os
+import re
+import sys
+import threading
+import types
+import warnings
+
+
+def verbose() -> bool:
+    return os.environ.get("AVSYNC_VERBOSE", "") not in ("", "0")
+
+
+# What MediaPipe's native code writes: absl/glog lines ("W0000 00:00:17.. 123 file.cc:114] ..."),
+# TensorFlow Lite's delegate notice and absl's note about its own initialisation.
+_NOISE_TEXT = (b"INFO: Created TensorFlow Lite", b"WARNING: All log messages before absl::InitializeLog")
+NATIVE_NOISE = re.compile(rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d|" + b"|".join(map(re.escape, _NOISE_TEXT)) + b")")
+_GLOG_START = re.compile(rb"[IWEF][\d :.]{0,20}")
+
+
+def _may_become_noise(partial: bytes) -> bool:
+    """A line begun but not ended that could still turn out to be native noise."""
+    return bool(NATIVE_NOISE.match(partial) or _GLOG_START.fullmatch(partial)
+                or any(text.startswith(partial) for text in _NOISE_TEXT))
+
+
+@contextlib.contextmanager
+def native_stderr_hidden():
+    """Drop MediaPipe's native log lines from file descriptor 2 while its graphs live.
+
+    The graphs log from their own threads, some of it after ``process`` has returned, so fd 2
+    goes through a pipe for the whole time and a thread passes on every other line (Python
+    warnings, progress bars) as it comes."""
+    if verbose():
+        yield
+        return
+    _hide_protobuf_warning()  # again: test runners reset warning filters between tests
+    sys.stderr.flush()
+    saved = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    relay = threading.Thread(target=_relay, args=(read_end, saved), daemon=True)
+    relay.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the relay reads to the end and stops
+        relay.join(timeout=5)
+        os.close(saved)
+
+
+def _hide_protobuf_warning() -> None:
+    # protobuf's message factory warns on every FaceMesh.process call in mediapipe 0.10.14
+    warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated", category=UserWarning)
+
+
+def _relay(read_end: int, out: int) -> None:
+    pending = b""
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while True:
+            chunk = pipe.read(65536)
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            keep = b"".join(line + b"\n" for line in lines if not NATIVE_NOISE.match(line))
+            if pending and not _may_become_noise(pending):
+                keep, pending = keep + pending, b""  # a partial line such as a progress bar's
+            if keep:
+                os.write(out, keep)
+    if pending and not NATIVE_NOISE.match(pending):
+        os.write(out, pending)
+
+
+@functools.cache
+def _solutions() -> tuple[types.ModuleType, types.ModuleType]:
+    if not verbose():
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        _hide_protobuf_warning()
+    stand_ins = []
+    for name in ("mediapipe", "mediapipe.python.solutions"):
+        if name in sys.modules:
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            raise ImportError(f"{name} is not installed")
+        package = types.ModuleType(name)
+        package.__path__ = list(spec.submodule_search_locations)
+        package.__spec__ = spec
+        sys.modules[name] = package
+        stand_ins.append(name)
+        if name == "mediapipe":
+            importlib.import_module("mediapipe.python")  # the native bindings, before the solutions
+    try:
+        with native_stderr_hidden():
+            detection = importlib.import_module("mediapipe.python.solutions.face_detection")
+            mesh = importlib.import_module("mediapipe.python.solutions.face_mesh")
+    finally:
+        for name in stand_ins:
+            sys.modules.pop(name, None)
+    return detection, mesh
+
+
+def face_detection() -> types.ModuleType:
+    return _solutions()[0]
+
+
+def face_mesh() -> types.ModuleType:
+    return _solutions()[1]

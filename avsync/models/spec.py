@@ -1,0 +1,42 @@
+"""SyncNet-lite's shapes, config and MFCC normalisation: what inference needs without torch."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from avsync.config import YamlConfig
+
+WINDOW_FRAMES = 5
+CROP_H, CROP_W = 48, 96
+MFCC_ROWS = 13
+AUDIO_HOPS = 20  # 0.2 s at 10 ms
+AUDIO_STRIDE = 4  # time stride of the audio trunk = MFCC rows per 25 fps frame
+AUDIO_TRUNK_STEPS = 3  # trunk output steps inside one 20-row window
+
+
+@dataclass
+class ModelConfig(YamlConfig):
+    embed_dim: int = 128
+    visual_channels: list[int] = dataclasses.field(default_factory=lambda: [16, 32, 64, 96])
+    audio_channels: list[int] = dataclasses.field(default_factory=lambda: [24, 48, 64])
+    use_lips: bool = True
+    n_lip_points: int = 40
+    lip_hidden: int = 64
+    dropout: float = 0.2
+    normalize: bool = True  # L2-normalise embeddings
+    init_logit_scale: float = 10.0  # 1 / temperature for -distance logits in training
+
+
+def mfcc_stats(mfcc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-clip mean and std of each coefficient (the same in training and inference)."""
+    mfcc = np.asarray(mfcc, np.float32)
+    if not len(mfcc):
+        return np.zeros(MFCC_ROWS, np.float32), np.ones(MFCC_ROWS, np.float32)
+    return mfcc.mean(axis=0), mfcc.std(axis=0) + 1e-3
+
+
+def normalize_mfcc(mfcc: np.ndarray, stats: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    mean, std = stats if stats is not None else mfcc_stats(mfcc)
+    return ((np.asarray(mfcc, np.float32) - mean) / std).astype(np.float32)

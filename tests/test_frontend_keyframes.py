@@ -1,0 +1,64 @@
+"""FaceMesh on key frames, optical flow between: the same MouthTrack, close lips, fewer FaceMesh runs."""
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from avsync.config import Settings
+from avsync.frontend import tracker as tracker_module
+from avsync.frontend.segments import track_range
+from avsync.media.video import VideoReader
+
+
+def _track(path, monkeypatch, every):
+    calls = []
+    landmarks = tracker_module.FaceTracker._landmarks
+
+    def counted(self, track, frame):
+        calls.append(1)
+        return landmarks(self, track, frame)
+
+    monkeypatch.setattr(tracker_module.FaceTracker, "_landmarks", counted)
+    cfg = dataclasses.replace(Settings.load().frontend, landmark_every=every)
+    n = len(VideoReader(str(path)))
+    tracks, _ = track_range(str(path), 1, cfg, 0, n)
+    assert len(tracks) == 1
+    return tracks[0], len(calls), n
+
+
+@pytest.fixture(scope="module")
+def every_frame_and_keyframes(synthetic_clips):
+    with pytest.MonkeyPatch.context() as mp:
+        dense = _track(synthetic_clips["matched"], mp, 1)
+    with pytest.MonkeyPatch.context() as mp:
+        sparse = _track(synthetic_clips["matched"], mp, 3)
+    return dense, sparse
+
+
+def test_keyframes_run_facemesh_less_often(every_frame_and_keyframes):
+    (_, dense_calls, n), (_, sparse_calls, _) = every_frame_and_keyframes
+    assert dense_calls >= n - 2
+    assert sparse_calls <= 0.6 * n
+
+
+def test_keyframe_track_has_the_same_format_and_close_lips(every_frame_and_keyframes):
+    (dense, _, _), (sparse, _, _) = every_frame_and_keyframes
+    for field in dataclasses.fields(dense):
+        a, b = getattr(dense, field.name), getattr(sparse, field.name)
+        if isinstance(a, np.ndarray):
+            assert a.shape == b.shape and a.dtype == b.dtype, field.name
+    assert np.array_equal(dense.frames, sparse.frames) and sparse.valid.all()
+    width = np.linalg.norm(dense.lips[:, 10] - dense.lips[:, 0], axis=1).mean()  # mouth corners 61 and 291
+    error = np.linalg.norm(dense.lips - sparse.lips, axis=2).mean()
+    assert error < 0.05 * width
+    assert np.corrcoef(dense.opening, sparse.opening)[0, 1] > 0.8
+    assert np.abs(dense.crops.astype(float) - sparse.crops).mean() < 12
+
+
+def test_grey_from_the_luma_plane_matches_grey_from_rgb(synthetic_clips):
+    reader = VideoReader(str(synthetic_clips["matched"]))
+    for _, _, frame in reader.frames(0, 5):
+        from_rgb = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
+        assert frame.gray.shape == from_rgb.shape and frame.gray.dtype == np.uint8
+        assert np.abs(frame.gray.astype(float) - from_rgb).mean() < 2.0
