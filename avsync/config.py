@@ -145,6 +145,7 @@ class VerdictConfig(YamlConfig):
     ci_max_width_ms: float = 250.0
     ci_mode_radius_ms: float = 200.0
     ci_max_ambiguity: float = 0.25
+    ambiguous_max_p_sync: float = 0.5
 
     def __post_init__(self):
         self.use_tolerance(self.tolerance, keep_explicit=True)

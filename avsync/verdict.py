@@ -7,7 +7,9 @@ The rule (docs/pipeline.md, "The verdict rule"), in this order:
 2. the offset outside the tolerance with ``p_sync`` below ``offset_min_p_sync``: ``mismatch``
    (a weak best match far away is another voice, not a shifted one);
 3. more than ``ci_max_ambiguity`` of the bootstrap resamples finding their best offset elsewhere
-   (another minimum): ``inconclusive`` (``ambiguous_offset``);
+   (another minimum): ``mismatch`` (``ambiguous_weak_match``) when ``p_sync`` is below
+   ``ambiguous_max_p_sync`` (no single offset fits and the best fit is weak: another voice),
+   else ``inconclusive`` (``ambiguous_offset``);
 4. the whole interval outside the tolerance: ``out_of_sync``, however wide it is;
 5. an interval wider than ``ci_max_width_ms``: ``inconclusive`` (``offset_uncertain``);
 6. the offset itself inside the tolerance: ``in_sync``;
@@ -88,6 +90,8 @@ def decide(est: OffsetEstimate, calibration: Calibration | None, cfg: VerdictCon
     if not inside and p is not None and p < cfg.offset_min_p_sync:
         return out("mismatch", "weak_match_outside_tolerance")
     if est.ambiguity > cfg.ci_max_ambiguity:
+        if p is not None and p < cfg.ambiguous_max_p_sync:
+            return out("mismatch", "ambiguous_weak_match")
         return out("inconclusive", "ambiguous_offset")
     if lo > cfg.audio_early_tolerance_ms or hi < -cfg.audio_late_tolerance_ms:
         return out("out_of_sync")  # however wide: all of it is outside

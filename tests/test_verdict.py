@@ -44,7 +44,15 @@ def test_a_wide_interval_is_inconclusive():
     assert d.verdict == "inconclusive" and d.reason == "offset_uncertain"
     d = decide(est(-600.0, spread=np.inf), CAL, VerdictConfig())
     assert d.verdict == "inconclusive"
-    assert decide(est(0.0, ambiguity=0.3), CAL, VerdictConfig()).reason == "ambiguous_offset"
+    assert decide(est(0.0, ambiguity=0.3), CAL, VerdictConfig(ambiguous_max_p_sync=0.0)).reason == "ambiguous_offset"
+
+
+def test_an_ambiguous_weak_match_is_mismatch_and_a_strong_one_inconclusive():
+    cfg = VerdictConfig(ambiguous_max_p_sync=0.6)
+    weak = decide(est(0.0, ambiguity=0.3, confidence=0.1), CAL, cfg)  # p_sync 0.5
+    strong = decide(est(0.0, ambiguity=0.3, confidence=0.3), CAL, cfg)  # p_sync 0.88
+    assert (weak.verdict, weak.reason) == ("mismatch", "ambiguous_weak_match")
+    assert (strong.verdict, strong.reason) == ("inconclusive", "ambiguous_offset")
 
 
 def test_weak_matches_are_mismatch():
