@@ -94,6 +94,7 @@ class FrontendConfig(YamlConfig):
     flow_pyramid_levels: int = 2
     flow_max_error_px: float = 0.5
     decode_threads: int = 0
+    mouth_crop_from_rgb: bool = True
 
 
 @dataclass
