@@ -86,7 +86,7 @@ class FrontendConfig(YamlConfig):
     worker_startup_frames: int = 250
     chunk_frames: int = 16
     frame_mmap_threshold_kb: int = 1024
-    landmark_every: int = 3
+    landmark_every: int = 1
     key_opening_change: float = 0.08
     flow_roi_px: int = 96
     flow_roi_per_eye_dist: float = 1.6
