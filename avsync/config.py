@@ -86,7 +86,7 @@ class FrontendConfig(YamlConfig):
     worker_startup_frames: int = 250
     chunk_frames: int = 16
     frame_mmap_threshold_kb: int = 1024
-    landmark_every: int = 3
+    landmark_every: int = 1
     key_opening_change: float = 0.08
     flow_roi_px: int = 96
     flow_roi_per_eye_dist: float = 1.6
@@ -94,6 +94,7 @@ class FrontendConfig(YamlConfig):
     flow_pyramid_levels: int = 2
     flow_max_error_px: float = 0.5
     decode_threads: int = 0
+    mouth_crop_from_rgb: bool = True
 
 
 @dataclass

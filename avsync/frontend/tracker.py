@@ -125,7 +125,8 @@ class FaceTracker:
         track.points, track.misses = points, 0
         matrix = mouth_transform(points, cfg.mouth_crop_width, cfg.mouth_crop_height, cfg.mouth_crop_width_per_eye_dist,
                                  cfg.mouth_crop_shift_y)
-        mouth = aligned_mouth_crop(gray, matrix, cfg.mouth_crop_width, cfg.mouth_crop_height)
+        source = _rgb(frame) if cfg.mouth_crop_from_rgb else gray
+        mouth = aligned_mouth_crop(source, matrix, cfg.mouth_crop_width, cfg.mouth_crop_height)
         self._append(track.rows, frame_no, time_s, track.box.copy(), points[LIPS].copy(), mouth_opening(points), mouth,
                      True, matrix.astype(np.float32))
 
