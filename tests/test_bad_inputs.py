@@ -35,7 +35,7 @@ from avsync.testing import make_talking_clip
 
 REPO = Path(__file__).resolve().parents[1]
 HELPERS = Path(__file__).resolve().parent
-BASELINE = ("--model", "baseline")  # training-free and quick; the stage under test is the input
+BASELINE = ("--model", "default")  # the shipped model: the stage under test is the input
 
 
 def run(*args, env=None, timeout=300):
@@ -61,7 +61,7 @@ def assert_one_line(proc, code: int, starts: str = "avsync: error:", contains: s
     return ours[0]
 
 
-def assert_one_error_line(proc, code: int, prefix: str = "avsync audit: error:") -> str:
+def assert_one_error_line(proc, code: int, prefix: str = "avsync: error:") -> str:
     """An audit logs its progress lines too; exactly one line is the error, and it is the last."""
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     assert proc.returncode == code, proc.stderr
@@ -170,14 +170,14 @@ def test_02_usage_errors_exit_64(args):
 def test_03_audit_out_under_a_regular_file(clips, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    proc = run("audit", clips["matched"], "--out", blocker / "results", "--quiet", env=audit_env())
+    proc = run("audit", clips["matched"], "--out", blocker / "results", "--no-progress", env=audit_env())
     line = assert_one_error_line(proc, exit_codes.CANT_CREATE)
     assert str(blocker / "results") in line
 
 
 def test_03_audit_out_on_a_read_only_mount(clips, tmp_path):
     with Tmpfs(tmp_path / "ro", 256, read_only=True) as ro:
-        proc = run("audit", clips["matched"], "--out", ro / "results", "--quiet", env=audit_env())
+        proc = run("audit", clips["matched"], "--out", ro / "results", "--no-progress", env=audit_env())
     line = assert_one_error_line(proc, exit_codes.CANT_CREATE)
     assert "Read-only" in line
 
@@ -200,14 +200,14 @@ def test_04_disk_full_stops_cleanly_and_a_rerun_finishes(tmp_path):
         filler = disk / "filler"
         filler.write_bytes(b"\0" * (1024 - 16) * 1024)  # leaves room for a few records only
         out = disk / "results"
-        proc = run("audit", videos, "--out", out, "--quiet", "--workers", "1",
+        proc = run("audit", videos, "--out", out, "--no-progress", "--workers", "1",
                    env=audit_env("audit_helpers:fake_check"))
         line = assert_one_error_line(proc, exit_codes.IO_ERROR)
         assert "disk is full" in line
         first = records(out)  # every line written is whole
         assert len(first) < 30
         filler.unlink()
-        again = run("audit", videos, "--out", out, "--quiet", "--workers", "1",
+        again = run("audit", videos, "--out", out, "--no-progress", "--workers", "1",
                     env=audit_env("audit_helpers:fake_check"))
         assert again.returncode == exit_codes.OK, again.stderr
         assert len({r["id"] for r in records(out)}) == 30 == len(records(out))
@@ -241,7 +241,7 @@ def test_05_audit_hash_skips_fifos_and_goes_on(tmp_path):
     _tiny_videos(videos, 2)
     os.mkfifo(videos / "pipe.mp4")
     out = tmp_path / "out"
-    proc = run("audit", videos, "--out", out, "--hash", "--quiet", env=audit_env(), timeout=120)
+    proc = run("audit", videos, "--out", out, "--hash", "--no-progress", env=audit_env(), timeout=120)
     assert "Traceback" not in proc.stderr
     assert proc.returncode == exit_codes.FLAGGED, proc.stderr  # an error record counts as failing
     by_name = {Path(r["file"]).name: r for r in records(out)}
@@ -256,7 +256,7 @@ def test_05_sigterm_stops_the_audit(tmp_path):
     (videos / "v00.mp4").rename(videos / "hang.mp4")  # the fake checker never answers for it
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "avsync", "audit", str(videos), "--out", str(out), "--hash",
-                             "--quiet"], cwd=REPO, env=audit_env("audit_helpers:fake_check"),
+                             "--no-progress"], cwd=REPO, env=audit_env("audit_helpers:fake_check"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (out / "results.jsonl").exists():
@@ -388,7 +388,7 @@ def test_12_fifo_and_device_given_to_audit_are_records(tmp_path):
     fifo = tmp_path / "pipe.mp4"
     os.mkfifo(fifo)
     out = tmp_path / "out"
-    proc = run("audit", fifo, "/dev/zero", videos / "v00.mp4", "--out", out, "--quiet", env=audit_env(), timeout=120)
+    proc = run("audit", fifo, "/dev/zero", videos / "v00.mp4", "--out", out, "--no-progress", env=audit_env(), timeout=120)
     assert "Traceback" not in proc.stderr
     assert proc.returncode == exit_codes.FLAGGED, proc.stderr
     by_file = {r["file"]: r for r in records(out)}
@@ -403,7 +403,7 @@ def test_12_permission_denied_in_an_audit(tmp_path):
     _tiny_videos(videos, 2)
     (videos / "v00.mp4").chmod(0)
     out = tmp_path / "out"
-    proc = run("audit", videos, "--out", out, "--quiet", env=audit_env(), timeout=120)
+    proc = run("audit", videos, "--out", out, "--no-progress", env=audit_env(), timeout=120)
     assert proc.returncode == exit_codes.FLAGGED, proc.stderr
     by_name = {Path(r["file"]).name: r for r in records(out)}
     assert by_name["v00.mp4"]["error"]["code"] == "permission_denied"
