@@ -83,3 +83,25 @@ def test_blockwise_mfcc_equals_one_python_speech_features_call(n_samples):
     np.testing.assert_allclose(blocks.mfcc, whole, rtol=1e-4, atol=1e-3)
     one_block = extract_audio_features(samples, SR, 0.0, cfg, block_frames=10**6)
     np.testing.assert_array_equal(blocks.log_energy, one_block.log_energy)
+
+
+def test_speech_probability_through_onnxruntime_equals_silero_on_torch():
+    """The ONNX graph run window by window gives silero's own (torch) probabilities."""
+    import torch
+    from silero_vad import load_silero_vad
+
+    from avsync.features.audio import speech_probability
+
+    samples = tone_with_pause(2.0, 1.0)
+    ours, window_s = speech_probability(samples, SR, piece_s=30.0)
+    win, warm = 512, int(0.5 * SR / 512)
+    n = -(-len(samples) // win)
+    padded = np.zeros((n + n + warm) * win, np.float32)
+    padded[warm * win: warm * win + len(samples)] = samples
+    model = load_silero_vad()
+    model.reset_states()
+    with torch.inference_mode():
+        theirs = model.audio_forward(torch.from_numpy(padded[None, :(n + warm) * win]), SR).numpy()[0, warm:][:n]
+    assert window_s == win / SR
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    assert (ours > 0.5).any() and (ours < 0.5).any()

@@ -98,13 +98,15 @@ def speech_probability(samples: np.ndarray, sample_rate: int, piece_s: float = 3
 
     The model is recurrent, one window after another; cutting the audio into ``piece_s`` pieces
     run as one batch (each warmed up on the half second before it) is many times faster on long
-    audio than one pass, and gives the same decisions away from the first half second.
+    audio than one pass, and gives the same decisions away from the first half second. It runs
+    its ONNX graph through onnxruntime, as silero's own ``OnnxWrapper`` does (the previous
+    window's last samples as context, the recurrent state carried over), so ``check`` never
+    imports torch for it.
     """
-    import torch
-
     if sample_rate not in (8000, 16000):
         raise ValueError(f"silero-vad needs 8 or 16 kHz audio, not {sample_rate} Hz")
     win = 512 if sample_rate == 16000 else 256
+    context = 64 if sample_rate == 16000 else 32
     n_windows = -(-len(samples) // win)
     per = max(1, min(n_windows, int(piece_s * sample_rate / win)))
     warm = int(0.5 * sample_rate / win)
@@ -112,19 +114,31 @@ def speech_probability(samples: np.ndarray, sample_rate: int, piece_s: float = 3
     padded[warm * win: warm * win + len(samples)] = samples
     starts = range(0, n_windows, per)
     batch = np.stack([padded[k * win:(k + per + warm) * win] for k in starts])
-    model = _silero()
-    model.reset_states()
-    with torch.inference_mode():
-        probs = model.audio_forward(torch.from_numpy(batch), sample_rate).numpy()
+    session = _silero()
+    state = np.zeros((2, len(batch), 128), np.float32)
+    last = np.zeros((len(batch), context), np.float32)
+    rate = np.array(sample_rate, np.int64)
+    probs = np.empty((len(batch), per + warm), np.float32)
+    for j in range(per + warm):
+        x = np.concatenate([last, batch[:, j * win:(j + 1) * win]], axis=1)
+        out, state = session.run(None, {"input": x, "state": state, "sr": rate})
+        probs[:, j] = out[:, 0]
+        last = x[:, -context:]
     return probs[:, warm:].reshape(-1)[:n_windows], win / sample_rate
 
 
 @lru_cache(maxsize=1)
 def _silero():
-    import torch
+    """silero-vad's ONNX graph from its wheel, found without importing the package (which imports torch)."""
+    import importlib.util
+    from pathlib import Path
 
-    threads = torch.get_num_threads()
-    from silero_vad import load_silero_vad  # importing it sets torch to one thread for the whole process
+    import onnxruntime
 
-    torch.set_num_threads(threads)
-    return load_silero_vad()
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("silero-vad is not installed (pip install silero-vad)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "silero_vad.onnx"
+    opts = onnxruntime.SessionOptions()
+    opts.inter_op_num_threads = opts.intra_op_num_threads = 1  # a small recurrent net: threads only add overhead
+    return onnxruntime.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
