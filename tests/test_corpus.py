@@ -17,11 +17,23 @@ def _check(args):
     return path, report.verdict, report.error
 
 
-def test_check_runs_on_every_clip_without_crashing(corpus_dir):
+PER_SOURCE = 2  # clips per source repository: every source, and CI stays within its time
+
+
+def fixed_sample(clips, per_source: int = PER_SOURCE):
+    """The first ``per_source`` clips of each source (manifest ``repo``) by file name: deterministic."""
+    by_source: dict[str, list] = {}
+    for clip in sorted(clips, key=lambda c: c.video):
+        by_source.setdefault(clip.source or clip.category, []).append(clip)
+    return [c for group in by_source.values() for c in group[:per_source]]
+
+
+def test_check_runs_on_clips_of_every_source_without_crashing(corpus_dir):
     from avsync.sources import read_sources
 
-    clips = read_sources([corpus_dir])
-    assert len(clips) > 100
+    every = read_sources([corpus_dir])
+    clips = fixed_sample(every)
+    assert len({c.source for c in every}) > 30 and len(clips) <= PER_SOURCE * len({c.source for c in every})
     # spawn: earlier tests loaded torch and MediaPipe in this process; forked children can hang
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(_check, [(c.video, c.audio) for c in clips]))
