@@ -62,7 +62,7 @@ def variant_rows(entry, group, analysis, others, scorer, settings) -> list[dict]
             pairs = [(audio_of, measure(analysis, scorer, settings, audio=a)) for audio_of, a in others]
         else:
             shifted = dataclasses.replace(audio, t0_s=audio.t0_s + delay)
-            pairs = [(entry.id, measure(analysis, scorer, settings, audio=shifted))]
+            pairs = [(entry.slug, measure(analysis, scorer, settings, audio=shifted))]
         for audio_of, m in pairs:
             rows.append({"variant": name, **measurement_row(entry, audio_of, group, m)})
     return rows
@@ -185,18 +185,18 @@ def main(argv=None) -> int:
         return 3
     audios, partners = partner_audio(entries, settings, args.negatives, args.seed)
 
-    groups = clip_groups(args.manifest, entries)
+    groups = clip_groups(entries)
     rows = {s.name: [] for s in scorers}
     skipped = []
     cache = AnalysisCache(args.cache) if args.cache else None
     for index, entry, analysis, reason in iter_analyses(entries, settings, scorers, args.jobs, cache,
                                                         not args.no_progress, desc="eval_dev"):
         if analysis is None:
-            skipped.append({"id": entry.id, "reason": reason})
+            skipped.append({"id": entry.slug, "reason": reason})
             continue
-        others = [(entries[j].id, audios[j]) for j in partners.get(index, [])]
+        others = [(entries[j].slug, audios[j]) for j in partners.get(index, [])]
         for scorer in scorers:
-            rows[scorer.name] += variant_rows(entry, groups[entry.id], analysis, others, scorer, settings)
+            rows[scorer.name] += variant_rows(entry, groups[entry.slug], analysis, others, scorer, settings)
 
     print(f"{len(entries) - len(skipped)} {args.split} {args.category} clips from {args.manifest}"
           + (f" ({len(skipped)} could not be analysed)" if skipped else ""))

@@ -35,14 +35,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from avsync.config import Settings
-    from avsync.corpus import read_clips
+    from avsync.sources import read_sources
     from avsync.evaluation.clipset import AnalysisCache, iter_analyses
     from avsync.pipeline import build_report, resolve_scorer
 
     if not Path(args.manifest).exists():
         print(f"long_delays: error: no manifest at {args.manifest}", file=sys.stderr)
         return 3
-    entries = read_clips(args.manifest, {args.split}, {args.category})
+    entries = read_sources([args.manifest], split=[args.split], category=[args.category])
     settings = Settings.load()
     scorer = resolve_scorer(args.model)
     cache = AnalysisCache(args.cache) if args.cache else None
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     print(f"{'clip':<60}{'own ms':>8}" + "".join(f"{f'{int(d * 1000)} ms':>28}" for d in DELAYS_S))
     for _, entry, analysis, reason in iter_analyses(entries, settings, [scorer], args.jobs, cache, False):
         if analysis is None:
-            print(f"{entry.id[:58]:<60}skipped: {reason}")
+            print(f"{entry.slug[:58]:<60}skipped: {reason}")
             continue
         own = build_report(analysis, scorer, settings).av_offset_ms
         cells = ""
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
                 c["within_zero"] += ok and abs(rep.av_offset_ms + 1000 * d) <= WITHIN_MS
             shown = "-" if rep.av_offset_ms is None else f"{rep.av_offset_ms:+.0f}"
             cells += f"{rep.verdict[:14]:>16} {shown:>11}"
-        print(f"{entry.id[:58]:<60}{'-' if own is None else f'{own:+.0f}':>8}{cells}")
+        print(f"{entry.slug[:58]:<60}{'-' if own is None else f'{own:+.0f}':>8}{cells}")
     for d, c in counts.items():
         n = max(c["n"], 1)
         print(f"delay {int(d * 1000)} ms: out_of_sync {c['out_of_sync']}/{c['n']} ({100 * c['out_of_sync'] / n:.0f}%); "

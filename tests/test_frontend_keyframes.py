@@ -22,7 +22,7 @@ def _track(path, monkeypatch, every):
     monkeypatch.setattr(tracker_module.FaceTracker, "_landmarks", counted)
     cfg = dataclasses.replace(Settings.load().frontend, landmark_every=every)
     n = len(VideoReader(str(path)))
-    tracks, _ = track_range(str(path), 1, cfg, 0, n)
+    tracks, _, _ = track_range(str(path), 1, cfg, 0, n)
     assert len(tracks) == 1
     return tracks[0], len(calls), n
 
