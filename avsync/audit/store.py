@@ -178,18 +178,7 @@ class ResultStore:
 
 def write_records(path: Path, records) -> None:
     """Write a whole results file atomically (used by ``avsync merge``)."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            for record in records:
-                fh.write(dumps_record(record))
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise write_error(path, exc) from None
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    _write_atomic(path, (dumps_record(record) for record in records))
 
 
 def write_meta(out_dir: Path, key_mode: str, **extra) -> None:
@@ -199,10 +188,16 @@ def write_meta(out_dir: Path, key_mode: str, **extra) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    _write_atomic(path, [text.encode("utf-8")])
+
+
+def _write_atomic(path: Path, chunks) -> None:
+    """Write ``chunks`` (bytes) to a temporary file beside ``path``, fsync it, then rename it over."""
     tmp = path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with open(tmp, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
     except OSError as exc:
