@@ -150,21 +150,16 @@ class ResultStore:
         os.close(self._fd)
         self._fd = None
         doomed = 0
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        try:
-            with open(tmp, "wb") as out:
-                for raw, record, _ in scan(self.path):
-                    if unwanted(record):
-                        doomed += 1
-                    else:
-                        out.write(raw)
-                out.flush()
-                os.fsync(out.fileno())
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise write_error(tmp, exc) from None
-        os.replace(tmp, self.path)
-        _fsync_dir(self.dir)
+
+        def kept():
+            nonlocal doomed
+            for raw, record, _ in scan(self.path):
+                if unwanted(record):
+                    doomed += 1
+                else:
+                    yield raw
+
+        _write_atomic(self.path, kept())
         self._fd = self._open_append()
         return doomed
 
