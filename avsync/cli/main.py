@@ -5,18 +5,11 @@ inside their functions, so ``avsync --help`` or a usage error costs no model loa
 """
 from __future__ import annotations
 
-import os
+import click
 
-from avsync.cli.options import NATIVE_LOG_DEFAULTS, Group
-
-# Before anything imports MediaPipe: its native logs stay off unless --verbose lifts them.
-for _var, _level in NATIVE_LOG_DEFAULTS.items():
-    os.environ.setdefault(_var, _level)
-
-import click  # noqa: E402
-
-from avsync.cli import audit, calibrate, check, demo, evaluate, lse, offsets, prepare, train  # noqa: E402
-from avsync.version import __version__  # noqa: E402
+from avsync.cli import audit, calibrate, check, demo, evaluate, lse, offsets, prepare, train
+from avsync.cli.options import Group
+from avsync.version import __version__
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

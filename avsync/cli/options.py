@@ -19,11 +19,9 @@ from typing import NoReturn
 import click
 
 from avsync.exit_codes import BAD_INPUT, INTERRUPTED, USAGE
+from avsync.native_logs import NATIVE_LOG_LEVELS, VERBOSE_ENV
 
 MODEL_HELP = "scorer: default, baseline, syncnet_v2:PATH or a checkpoint path that `avsync train` wrote"
-VERBOSE_ENV = "AVSYNC_VERBOSE"
-# Native libraries' log levels set by avsync/cli/main.py; --verbose lifts them again.
-NATIVE_LOG_DEFAULTS = {"GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 class Failure(click.ClickException):
@@ -85,7 +83,7 @@ def command(name: str, **kwargs):
 def _verbose(ctx, param, value):
     if value:
         os.environ[VERBOSE_ENV] = "1"
-        for var, quiet in NATIVE_LOG_DEFAULTS.items():
+        for var, quiet in NATIVE_LOG_LEVELS.items():
             if os.environ.get(var) == quiet:
                 del os.environ[var]
     return value

@@ -23,9 +23,11 @@ import threading
 import types
 import warnings
 
+from avsync.native_logs import NATIVE_LOG_LEVELS, VERBOSE_ENV
+
 
 def verbose() -> bool:
-    return os.environ.get("AVSYNC_VERBOSE", "") not in ("", "0")
+    return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
 
 
 # What MediaPipe's native code writes: absl/glog lines ("W0000 00:00:17.. 123 file.cc:114] ..."),
@@ -94,8 +96,8 @@ def _relay(read_end: int, out: int) -> None:
 @functools.cache
 def _solutions() -> tuple[types.ModuleType, types.ModuleType]:
     if not verbose():
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        for var, level in NATIVE_LOG_LEVELS.items():
+            os.environ.setdefault(var, level)
         _hide_protobuf_warning()
     stand_ins = []
     for name in ("mediapipe", "mediapipe.python.solutions"):
