@@ -85,8 +85,8 @@ class FrontendConfig(YamlConfig):
     parallel_min_frames: int = 500
     worker_startup_frames: int = 250
     chunk_frames: int = 16
-    frame_mmap_threshold_kb: int = 1024
-    landmark_every: int = 1
+    frame_mmap_threshold_kb: int = 512
+    landmark_every: int = 3
     key_opening_change: float = 0.08
     flow_roi_px: int = 96
     flow_roi_per_eye_dist: float = 1.6
@@ -94,7 +94,7 @@ class FrontendConfig(YamlConfig):
     flow_pyramid_levels: int = 2
     flow_max_error_px: float = 0.5
     decode_threads: int = 0
-    mouth_crop_from_rgb: bool = True
+    mouth_crop_from_rgb: bool = False
 
 
 @dataclass

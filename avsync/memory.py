@@ -2,8 +2,9 @@
 
 Every decoded 720p frame is a fresh 2.7 MB buffer. Under glibc's dynamic mmap threshold these
 move into the heap after the first one is freed, and the heap grows in a sawtooth: a 10-minute
-720p check swung between 0.5 and 2.2 GB per process. A fixed 1 MB threshold puts each frame in
-its own mapping, returned to the system when freed (250 MB flat in the same run). Scoring
+720p check swung between 0.5 and 2.2 GB per process. A fixed threshold below the frame size
+(512 KB, under a 720p grey frame's 900 KB) puts each frame in its own mapping, returned to the
+system when freed (250 MB flat in the same run). Scoring
 afterwards wants the opposite (its activations run 45% slower when each one is mmapped), so
 after the front-end allocations up to 32 MB come from the heap again, and free heap memory is
 handed back after each inference batch (without it, embedding 10 minutes of windows peaked 0.45 GB

@@ -8,13 +8,21 @@ other weights are ignored (inference falls back to torch).
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from avsync.models.checkpoint import CheckpointError  # noqa: E402
 from avsync.models.onnx_export import export_onnx  # noqa: E402
 from avsync.scoring.learned import DEFAULT_WEIGHTS  # noqa: E402
 
 if __name__ == "__main__":
-    for path in export_onnx(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_WEIGHTS):
-        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("weights", nargs="?", default=str(DEFAULT_WEIGHTS), help="a .safetensors checkpoint")
+    args = parser.parse_args()
+    try:
+        for path in export_onnx(args.weights):
+            print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    except CheckpointError as exc:
+        sys.exit(f"export_onnx: {exc}")

@@ -37,7 +37,9 @@ def _interrupt_midway(tmp_path: Path, sig: int) -> tuple[Path, Path, int]:
     src.mkdir()
     for i in range(N):
         (src / f"v{i:02d}.mp4").write_bytes(b"x" * i)
+    # a shell's background job (`pytest ... &`) starts with SIGINT ignored, and children inherit that
     proc = subprocess.Popen(_cmd(src, out), env=_env(0.4), start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     results = out / "results.jsonl"
     deadline = time.monotonic() + 90

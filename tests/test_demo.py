@@ -42,7 +42,7 @@ def test_demo_prints_the_three_verdicts_and_offsets(demo_run):
         "genuine": "in_sync", "audio_late_200ms": "out_of_sync", "another_voice": "mismatch"}
     assert abs(found["genuine"][1]) <= 1.5 * FRAME_MS
     late = found["audio_late_200ms"][1]
-    assert late < 0 and late == pytest.approx(-200, abs=FRAME_MS)
+    assert late < 0 and late == pytest.approx(-200, abs=1.5 * FRAME_MS)  # the zero's error, as genuine above
     assert late - found["genuine"][1] == pytest.approx(-200, abs=FRAME_MS)
 
 
