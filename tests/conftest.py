@@ -21,6 +21,17 @@ def corpus_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def write_files():
+    """``write_files(root, ["a.mp4", "sub/b.wav"])``: small files (each holding its own name) under root."""
+    def write(root: Path, names: list[str]) -> None:
+        for name in names:
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(name.encode())
+    return write
+
+
+@pytest.fixture(scope="session")
 def synthetic_clips(tmp_path_factory):
     """Talking-astronaut clips: matched, audio delayed 200 ms, advanced 120 ms, another voice,
     audio stream starting 0.3 s late, no audio, and the matched audio alone as a wav."""

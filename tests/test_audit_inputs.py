@@ -19,15 +19,8 @@ from avsync.audit.store import read_records  # noqa: E402
 from avsync.sources import Clip  # noqa: E402
 
 
-def _files(root: Path, names: list[str]) -> None:
-    for name in names:
-        p = root / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(name.encode())
-
-
-def test_keys_follow_path_size_mtime_or_content(tmp_path):
-    _files(tmp_path, ["a.mp4", "b.mp4"])
+def test_keys_follow_path_size_mtime_or_content(tmp_path, write_files):
+    write_files(tmp_path, ["a.mp4", "b.mp4"])
     a, b = Clip(str(tmp_path / "a.mp4"), str(tmp_path / "a.mp4")), Clip(str(tmp_path / "b.mp4"), str(tmp_path / "b.mp4"))
     stat_key = file_key(a, False)
     os.utime(a.video, ns=(1, 10**18))
@@ -53,10 +46,10 @@ def test_shard_argument_is_checked():
             parse_shard(bad)
 
 
-def test_sharded_audits_cover_the_unsharded_set_disjointly(tmp_path, monkeypatch):
+def test_sharded_audits_cover_the_unsharded_set_disjointly(tmp_path, write_files, monkeypatch):
     monkeypatch.setenv("AVSYNC_AUDIT_CHECKER", audit_helpers.FAKE)
     names = [f"v{i:02d}.mp4" for i in range(12)]
-    _files(tmp_path / "in", names)
+    write_files(tmp_path / "in", names)
     manifest = tmp_path / "in.csv"  # fixed ids, so the split below is the same on every machine
     manifest.write_text("path,id\n" + "".join(f"in/{n},{n}\n" for n in names))
     ids = []

@@ -14,23 +14,16 @@ from hypothesis import strategies as st
 from avsync.sources import Clip, SourceError, read_sources
 
 
-def _files(root: Path, names: list[str]) -> None:
-    for name in names:
-        p = root / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(name.encode())
-
-
-def test_folder_is_searched_recursively_for_video_extensions(tmp_path):
-    _files(tmp_path, ["a.mp4", "B.MOV", "sub/deeper/c.mkv", "sub/e.mpg", "notes.txt", "sub/d.wav", ".hidden.mp4"])
+def test_folder_is_searched_recursively_for_video_extensions(tmp_path, write_files):
+    write_files(tmp_path, ["a.mp4", "B.MOV", "sub/deeper/c.mkv", "sub/e.mpg", "notes.txt", "sub/d.wav", ".hidden.mp4"])
     clips = read_sources([tmp_path])
     assert [c.name for c in clips] == ["B.MOV", "a.mp4", "sub/e.mpg", "sub/deeper/c.mkv"]
     assert all(c.id == c.video and os.path.isabs(c.video) for c in clips)
     assert clips[3].slug == "sub__deeper__c"
 
 
-def test_globs_files_and_overlaps_give_each_video_once(tmp_path):
-    _files(tmp_path, ["x/a.mp4", "x/b.mp4", "y/c.mp4"])
+def test_globs_files_and_overlaps_give_each_video_once(tmp_path, write_files):
+    write_files(tmp_path, ["x/a.mp4", "x/b.mp4", "y/c.mp4"])
     clips = read_sources([tmp_path / "x" / "*.mp4", tmp_path / "x", tmp_path / "y" / "c.mp4",
                           tmp_path / "**" / "c.mp4"])
     assert sorted(Path(c.video).name for c in clips) == ["a.mp4", "b.mp4", "c.mp4"]
@@ -40,8 +33,8 @@ def test_globs_files_and_overlaps_give_each_video_once(tmp_path):
         read_sources([tmp_path / "missing"])
 
 
-def test_csv_and_jsonl_manifests_with_audio_and_id(tmp_path):
-    _files(tmp_path, ["v/a.mp4", "v/b.mp4", "v/a.wav"])
+def test_csv_and_jsonl_manifests_with_audio_and_id(tmp_path, write_files):
+    write_files(tmp_path, ["v/a.mp4", "v/b.mp4", "v/a.wav"])
     (tmp_path / "list.csv").write_text("path,audio,id\nv/a.mp4,v/a.wav,clip-a\nv/b.mp4,,\n")
     clips = read_sources([tmp_path / "list.csv"])
     assert clips[0] == Clip("clip-a", str(tmp_path / "v/a.mp4"), str(tmp_path / "v/a.wav"), name="v/a.mp4",
@@ -74,8 +67,8 @@ def test_bad_manifests_name_the_file_and_line(tmp_path, name, text, message):
     assert "\n" not in str(info.value)
 
 
-def test_split_category_and_required_columns_select_manifest_rows(tmp_path):
-    _files(tmp_path, ["real/a.mp4", "real/b.mp4", "generated/c.mp4"])
+def test_split_category_and_required_columns_select_manifest_rows(tmp_path, write_files):
+    write_files(tmp_path, ["real/a.mp4", "real/b.mp4", "generated/c.mp4"])
     (tmp_path / "manifest.csv").write_text("file,category,split,label\nreal/a.mp4,real,train,real\n"
                                            "real/b.mp4,real,dev,\ngenerated/c.mp4,generated,dev,fake\n")
     assert [c.name for c in read_sources([tmp_path], category=["real"])] == ["real/a.mp4", "real/b.mp4"]
@@ -91,8 +84,8 @@ def test_split_category_and_required_columns_select_manifest_rows(tmp_path):
         read_sources([tmp_path / "plain.csv"], split=["dev"])
 
 
-def test_driving_audio_beside_a_video_is_paired(tmp_path):
-    _files(tmp_path, ["gen/x.avi", "gen/x__driving_audio.wav", "gen/y.mp4", "gen/z.mp4", "gen/z.wav"])
+def test_driving_audio_beside_a_video_is_paired(tmp_path, write_files):
+    write_files(tmp_path, ["gen/x.avi", "gen/x__driving_audio.wav", "gen/y.mp4", "gen/z.mp4", "gen/z.wav"])
     (tmp_path / "m.csv").write_text("file,audio\ngen/x.avi,\ngen/y.mp4,\ngen/z.mp4,gen/z.wav\n")
 
     def audio(clips):
