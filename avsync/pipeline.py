@@ -22,7 +22,7 @@ from avsync.media.video import VideoReader
 from avsync.memory import heap_for_compute
 from avsync.report import SyncReport, TrackReport
 from avsync.scoring.base import Scorer
-from avsync.scoring.localise import drift_ms_per_min, sync_segments
+from avsync.scoring.localise import drift_ms_per_min, foreign_audio_segments, sync_segments
 from avsync.scoring.protocol import OffsetCurve, bootstrap_offsets, local_curves, search_offset
 from avsync.scoring.sidecar import Calibration
 from avsync.verdict import Decision, OffsetEstimate, decide
@@ -392,7 +392,11 @@ def _fill_timeline(tr: TrackReport, ts: TrackScore, calibration: Calibration | N
         frames = row.pop("av_offset_frames")
         row["av_offset_ms"] = None if frames is None else round(frames * ms_per_frame - bias, 1)
     tr.drift_ms_per_min = drift_ms_per_min(tr.timeline)
-    tr.segments = sync_segments(tr.timeline, vcfg, calibration, proto.timeline_min_speech)
+    window = proto.window_frames * ms_per_frame / 1000.0
+    foreign = foreign_audio_segments(ts.dists, ts.offsets, ts.times, ts.speech, ts.curve.best_k, proto.foreign_window_s,
+                                     proto.foreign_max_ratio, proto.foreign_min_length_s, window)
+    windows = sync_segments(tr.timeline, vcfg, calibration, proto.timeline_min_speech) if proto.window_segments else []
+    tr.segments = sorted(foreign + windows, key=lambda seg: seg["start_s"])
 
 
 MOUTH_STRIP_CROPS = 8  # crops shown in a report's mouth strip: enough to see the mouth move, small as a PNG

@@ -110,9 +110,17 @@ def summarise(rows: list[dict]) -> dict:
     other = [r["confidence"] for r in rows if r["variant"] == "other audio" and r["confidence"] is not None]
     as_is = [r for r in rows if r["variant"] == "as is"]
     within = sum(r["av_offset_ms"] is not None and abs(r["av_offset_ms"]) <= WITHIN_MS for r in as_is)
+    by_source = {}
+    for group in sorted({r["group"] for r in as_is}):
+        read = [r["av_offset_ms"] for r in as_is if r["group"] == group and r["av_offset_ms"] is not None]
+        by_source[group] = {"n": sum(r["group"] == group for r in as_is), "n_offsets": len(read),
+                            "median_offset_ms": _stat(np.median, read),
+                            "within": sum(abs(v) <= WITHIN_MS for v in read),
+                            "in_sync": sum(r["group"] == group and r["verdict_oof"] == "in_sync" for r in as_is)}
     return {"variants": table, "mismatch": ranking(genuine, other),
             "genuine_within_ms": {"ms": WITHIN_MS, "n": len(as_is), "within": within,
-                                  "rate": within / len(as_is) if as_is else None}}
+                                  "rate": within / len(as_is) if as_is else None},
+            "genuine_by_source": by_source}
 
 
 def _stat(fn, values):
@@ -135,6 +143,11 @@ def format_summary(name: str, summary: dict) -> str:
     if w["rate"] is not None:
         lines.append(f"genuine clips whose corrected offset is within {w['ms']:.0f} ms of 0: {100 * w['rate']:.0f}% "
                      f"({w['within']} of {w['n']}; no offset counts as outside)")
+    lines.append("genuine clips by source (corrected offset, out of fold): median ms, within "
+                 f"{WITHIN_MS:.0f} ms, in_sync")
+    for group, g in summary["genuine_by_source"].items():
+        med = "-" if g["median_offset_ms"] is None else f"{g['median_offset_ms']:+.0f}"
+        lines.append(f"  {group:<56}{g['n']:>3} clips  {med:>6}  {g['within']:>3}  {g['in_sync']:>3}")
     m = summary["mismatch"]
     auc = "-" if m["roc_auc"] is None else f"{m['roc_auc']:.3f}"
     eer = "-" if m["eer"] is None else f"{100 * m['eer']:.1f}%"
@@ -186,7 +199,7 @@ def main(argv=None) -> int:
     audios, partners = partner_audio(entries, settings, args.negatives, args.seed)
 
     groups = clip_groups(entries)
-    rows = {s.name: [] for s in scorers}
+    rows: list[list[dict]] = [[] for _ in scorers]  # by position: two checkpoints share a scorer name
     skipped = []
     cache = AnalysisCache(args.cache) if args.cache else None
     for index, entry, analysis, reason in iter_analyses(entries, settings, scorers, args.jobs, cache,
@@ -195,8 +208,8 @@ def main(argv=None) -> int:
             skipped.append({"id": entry.slug, "reason": reason})
             continue
         others = [(entries[j].slug, audios[j]) for j in partners.get(index, [])]
-        for scorer in scorers:
-            rows[scorer.name] += variant_rows(entry, groups[entry.slug], analysis, others, scorer, settings)
+        for i, scorer in enumerate(scorers):
+            rows[i] += variant_rows(entry, groups[entry.slug], analysis, others, scorer, settings)
 
     print(f"{len(entries) - len(skipped)} {args.split} {args.category} clips from {args.manifest}"
           + (f" ({len(skipped)} could not be analysed)" if skipped else ""))
@@ -204,13 +217,13 @@ def main(argv=None) -> int:
         print(f"  skipped {s['id']}: {s['reason']}")
     out = {"manifest": args.manifest, "split": args.split, "category": args.category, "skipped": skipped,
            "scorers": {}}
-    for scorer in scorers:
-        folds = judge(rows[scorer.name], settings)
-        summary = summarise(rows[scorer.name])
+    for i, (given, scorer) in enumerate(zip(args.model or ["default"], scorers)):
+        folds = judge(rows[i], settings)
+        summary = summarise(rows[i])
         print()
-        print(format_summary(f"{scorer.name} {scorer.version}", summary))
-        out["scorers"][scorer.name] = {"scorer": scorer.describe(), "summary": summary, "folds": folds,
-                                       "rows": rows[scorer.name]}
+        print(format_summary(f"{scorer.name} {scorer.version} ({given})", summary))
+        out["scorers"][f"{i}:{given}"] = {"scorer": scorer.describe(), "summary": summary, "folds": folds,
+                                          "rows": rows[i]}
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(out, indent=1))
     return 0

@@ -1,6 +1,6 @@
 """Spliced test clips: real clips with 1-3 s of their audio replaced by another speaker's.
 
-    python scripts/make_spliced.py ../shared/corpus --split dev --out /tmp/spliced [--seed 0]
+    python scripts/make_spliced.py ../shared/corpus --split dev --out /tmp/spliced [--seed 0] [--source REPO ...]
 
 Writes the clips plus a LAV-DF-style ``metadata.json`` (file, split, modify_video=false,
 modify_audio=true, fake_periods) and the untouched originals as real rows, so that
@@ -39,10 +39,12 @@ def main() -> None:
     parser.add_argument("--split", default="dev")
     parser.add_argument("--out", required=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--source", action="append", help="only clips of this repository (repeatable)")
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
-    clips = [c for c in read_sources([args.corpus], split=[args.split], category=["real"]) if c.audio is None]
+    clips = [c for c in read_sources([args.corpus], split=[args.split], category=["real"])
+             if c.audio is None and (not args.source or c.source in args.source)]
     out = Path(args.out)
     (out / "spliced").mkdir(parents=True, exist_ok=True)
     (out / "original").mkdir(exist_ok=True)

@@ -55,7 +55,9 @@ def test_mixed_folder_with_the_real_pipeline(tmp_path, monkeypatch):
     root = tmp_path / "mixed"
     root.mkdir()
     make_talking_clip(root / "matched.mp4", seconds=6.0, seed=1)
-    make_talking_clip(root / "delayed.mp4", seconds=6.0, seed=1, audio_delay_s=0.2)
+    # 400 ms: unambiguous for any shipped calibration (at 200 ms the interval's edge sits at the
+    # tolerance's 125 ms when the model's offset error is ~100 ms); this test is about the audit
+    make_talking_clip(root / "delayed.mp4", seconds=6.0, seed=1, audio_delay_s=0.4)
     make_talking_clip(root / "silent.mp4", seconds=2.0, seed=1, with_audio=False)
     whole = (root / "matched.mp4").read_bytes()
     (root / "truncated.mp4").write_bytes(whole[: len(whole) // 3])

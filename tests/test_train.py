@@ -212,6 +212,16 @@ def test_train_end_to_end_and_resume_matches_uninterrupted(cache, tmp_path, monk
         assert torch.allclose(pa.float(), pb.float(), atol=1e-5), name
 
 
+def test_val_sources_are_held_out_of_training_and_scored(tmp_path):
+    cache = write_synthetic_cache(tmp_path / "c", [("train", "real", 160, "a/one"), ("train", "real", 160, "a/one"),
+                                                   ("train", "real", 120, "b/held"), ("dev", "real", 100, "d/dev")])
+    cfg = _cfg(cache, epochs=1, val_sources=["b/held", "c/absent"], select_metric="val_acc_ctx15")
+    metrics = loop.train(cfg, tmp_path / "run", progress=False)
+    assert {"val_acc_w5", "val_acc_ctx15", "val_acc_clip", "dev_acc_ctx15"} <= set(metrics)
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "train: 2 clips" in log and "val: 1 train-split clips of 2 held-out sources (none of: c/absent)" in log
+
+
 def test_train_cli_reports_a_missing_cache(tmp_path):
     from click.testing import CliRunner
 

@@ -50,7 +50,7 @@ def train(config_path: str | None, out_dir: str | None, cache_dir: str | None, r
     except (CacheError, CheckpointError, ValueError, FloatingPointError) as exc:
         options.fail(str(exc))
     click.echo(f"done: {out / 'last.safetensors'} (best: {out / 'best.safetensors'}); "
-               + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if k.startswith("dev_acc") and "_" not in k[8:]))
+               + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if k.startswith(("dev_acc", "val_acc")) and "_" not in k[8:]))
 
 
 if __name__ == "__main__":  # torchrun --nproc_per_node N -m avsync.cli.train --config ...

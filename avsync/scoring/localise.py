@@ -1,6 +1,8 @@
 """Temporal localisation from the timeline: out-of-sync / mismatched segments and linear drift."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from avsync.config import VerdictConfig
@@ -39,6 +41,56 @@ def sync_segments(timeline: list[dict], cfg: VerdictConfig, calibration: Calibra
             segments.append({"start_s": row["start_s"], "end_s": row["end_s"], "kind": kind, "_scores": [strength]})
     for seg in segments:
         seg["score"] = round(float(np.mean(seg.pop("_scores"))), 4)
+    return segments
+
+
+MIN_FIT_SPREADS = 1.0  # a clip's typical fit must stand this many robust spreads above zero
+
+
+def foreign_audio_segments(dists: np.ndarray, offsets: np.ndarray, times_s: np.ndarray, include: np.ndarray,
+                           best_k: float, window_s: float, max_ratio: float, min_length_s: float,
+                           window_length_s: float = 0.0) -> list[dict]:
+    """Stretches where the clip's own offset stops fitting: another voice over part of the clip.
+
+    Per speech window the *gain* is how much closer the audio at the clip's best offset is than
+    at a typical offset (the median over every searched offset). Averaged over ``window_s``
+    around each window, it is compared with the clip's median gain: a run where it falls below
+    ``max_ratio`` of that for at least ``min_length_s`` is a segment (kind ``mismatch``), scored
+    by its mean shortfall (1 = no fit at all). Judging each window at the clip's offset, not at
+    its own best one, keeps the noise of short searches out.
+    """
+    if not len(times_s) or dists.shape[1] < 3:
+        return []
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: windows without speech
+        col = int(np.argmin(np.abs(offsets - best_k)))
+        gain = np.where(include, np.nanmedian(dists, axis=1) - dists[:, col], np.nan)
+        ok = np.isfinite(gain)
+        step = float(np.median(np.diff(times_s))) if len(times_s) > 1 else window_s
+        half = max(1, int(round(window_s / max(step, 1e-6) / 2)))
+        sums = np.convolve(np.where(ok, gain, 0.0), np.ones(2 * half + 1), mode="same")
+        counts = np.convolve(ok.astype(float), np.ones(2 * half + 1), mode="same")
+        smooth = np.where(counts >= half, sums / np.maximum(counts, 1), np.nan)
+        base = float(np.nanmedian(smooth)) if np.isfinite(smooth).any() else np.nan
+        spread = 1.4826 * float(np.nanmedian(np.abs(smooth - base))) if np.isfinite(base) else np.nan
+    if not (base > 0 and base > MIN_FIT_SPREADS * spread):
+        return []  # the clip's offset fits nowhere (or no better than noise): the clip's verdict says so
+    ratio = smooth / base
+    low = np.isfinite(ratio) & (ratio < max_ratio)
+    segments = []
+    i = 0
+    while i < len(low):
+        if not low[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(low) and low[j + 1]:
+            j += 1
+        start, end = float(times_s[i]), float(times_s[j]) + window_length_s
+        if end - start >= min_length_s:
+            segments.append({"start_s": round(start, 3), "end_s": round(end, 3), "kind": "mismatch",
+                             "score": round(float(np.mean(1.0 - ratio[i:j + 1])), 4)})
+        i = j + 1
     return segments
 
 

@@ -35,7 +35,10 @@ class TrainConfig(YamlConfig):
     max_offset_frames: int = 15  # candidates at -15..15 frames: the multi-way objective
     other_clip_negatives: str = "aligned"  # aligned | all | none: see loop.multiway_loss
     dev_every: int = 1
-    select_metric: str = "dev_acc_ctx15"  # which dev metric picks best.safetensors
+    # Train-split repositories held out of training and scored each epoch as `val_*` metrics: a
+    # selection set that is neither trained on nor reported (the dev split is reported).
+    val_sources: list[str] = field(default_factory=list)
+    select_metric: str = "dev_acc_ctx15"  # which dev_* or val_* metric picks best.safetensors
     augment: bool = True
     model: ModelConfig = field(default_factory=ModelConfig)
     aug: AugmentConfig = field(default_factory=AugmentConfig)

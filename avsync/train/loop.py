@@ -62,9 +62,11 @@ def multiway_loss(vis: torch.Tensor, aud: torch.Tensor, valid: torch.Tensor, cli
     return loss, own_dist.argmin(1) == target
 
 
-def dev_metrics(model: SyncNetLite, clips: list[Clip], cfg: TrainConfig, ctx: D.Context) -> dict[str, float]:
-    """Offset accuracy (within +-1 frame) on dev clips at true offset 0: single 5-frame windows,
-    15-frame contexts and whole clips, overall and per category (sharded over processes)."""
+def dev_metrics(model: SyncNetLite, clips: list[Clip], cfg: TrainConfig, ctx: D.Context,
+                prefix: str = "dev") -> dict[str, float]:
+    """Offset accuracy (within +-1 frame) on held-out clips at true offset 0: single 5-frame windows,
+    15-frame contexts and whole clips, overall and per category (sharded over processes); the keys
+    start with ``prefix`` (dev, or val for the held-out train sources)."""
     from avsync.config import Settings
     from avsync.pipeline import Analysis, score_tracks
     from avsync.scoring.learned import SyncNetLiteScorer
@@ -110,10 +112,10 @@ def dev_metrics(model: SyncNetLite, clips: list[Clip], cfg: TrainConfig, ctx: D.
     out: dict[str, float] = {}
 
     def put(suffix: str, row: torch.Tensor) -> None:
-        for j, name in enumerate(("dev_acc_w5", "dev_acc_ctx15", "dev_acc_clip")):
+        for j, name in enumerate(("acc_w5", "acc_ctx15", "acc_clip")):
             hit, n = float(row[2 * j]), float(row[2 * j + 1])
-            out[name + suffix] = hit / n if n else float("nan")
-        out["dev_windows" + suffix] = float(row[1])
+            out[f"{prefix}_{name}{suffix}"] = hit / n if n else float("nan")
+        out[f"{prefix}_windows{suffix}"] = float(row[1])
 
     put("", counts.sum(0))
     for j, cat in enumerate(cats):
@@ -230,6 +232,12 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
 
     train_clips = load_clips(cfg.cache_dir, cfg.train_split, cfg.categories)
     dev_clips = load_clips(cfg.cache_dir, cfg.dev_split, cfg.dev_categories)
+    val_clips = [c for c in train_clips if c.source in cfg.val_sources]
+    if cfg.val_sources:
+        train_clips = [c for c in train_clips if c.source not in cfg.val_sources]
+        missing = sorted(set(cfg.val_sources) - {c.source for c in val_clips})
+        log.info(f"val: {len(val_clips)} train-split clips of {len(cfg.val_sources)} held-out sources"
+                 + (f" (none of: {', '.join(missing)})" if missing else ""))
     still = [c for c in train_clips if c.mouth_motion < cfg.min_mouth_motion]
     if still:
         train_clips = [c for c in train_clips if c.mouth_motion >= cfg.min_mouth_motion]
@@ -290,6 +298,8 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
                    "scale": float(model.scale().item())}
         if dev_clips and ((epoch + 1) % cfg.dev_every == 0 or epoch + 1 == cfg.epochs):
             metrics.update(dev_metrics(model, dev_clips, cfg, ctx))
+        if val_clips and ((epoch + 1) % cfg.dev_every == 0 or epoch + 1 == cfg.epochs):
+            metrics.update(dev_metrics(model, val_clips, cfg, ctx, prefix="val"))
         metrics["seconds"] = time.time() - t_start
         if ctx.is_main:
             score = metrics.get(cfg.select_metric, float("nan"))
@@ -310,7 +320,7 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
 
 def _summary(epoch: int, epochs: int, m: dict[str, Any]) -> str:
     parts = [f"epoch {epoch + 1}/{epochs}", f"loss {m['train_loss']:.4f}", f"train_acc {m['train_acc']:.3f}"]
-    for key in ("dev_acc_w5", "dev_acc_ctx15", "dev_acc_clip"):
+    for key in ("dev_acc_w5", "dev_acc_ctx15", "dev_acc_clip", "val_acc_ctx15", "val_acc_clip"):
         if key in m:
             parts.append(f"{key} {m[key]:.3f}")
     parts.append(f"lr {m['lr']:.2e}")

@@ -1,0 +1,26 @@
+"""scripts/eval_dev.py's summary: verdict accuracy per variant and the per-source zero of genuine clips."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import eval_dev  # noqa: E402
+
+
+def _row(variant, clip, group, verdict, offset, confidence=0.2):
+    return {"variant": variant, "id": clip, "group": group, "verdict_oof": verdict, "av_offset_ms": offset,
+            "confidence": confidence}
+
+
+def test_summary_counts_verdicts_and_reports_each_sources_zero():
+    rows = [_row("as is", "a1", "A", "in_sync", 10.0), _row("as is", "a2", "A", "inconclusive", 70.0),
+            _row("as is", "b1", "B", "in_sync", -30.0), _row("delay 200 ms", "a1", "A", "out_of_sync", -190.0),
+            _row("other audio", "a1", "A", "mismatch", 900.0, 0.01), _row("other audio", "b1", "B", "in_sync", 0.0, 0.3)]
+    summary = eval_dev.summarise(rows)
+    assert summary["variants"]["as is"]["accuracy"] == 2 / 3
+    assert summary["variants"]["delay 200 ms"]["abs_error_ms"]["mean"] == 10.0
+    assert summary["genuine_within_ms"]["within"] == 2
+    assert summary["genuine_by_source"]["A"] == {"n": 2, "n_offsets": 2, "median_offset_ms": 40.0, "within": 1,
+                                                 "in_sync": 1}
+    text = eval_dev.format_summary("m", summary)
+    assert "genuine clips by source" in text and "+40" in text
