@@ -49,7 +49,7 @@ MIN_FIT_SPREADS = 1.0  # a clip's typical fit must stand this many robust spread
 
 def foreign_audio_segments(dists: np.ndarray, offsets: np.ndarray, times_s: np.ndarray, include: np.ndarray,
                            best_k: float, window_s: float, max_ratio: float, min_length_s: float,
-                           window_length_s: float = 0.0) -> list[dict]:
+                           window_length_s: float = 0.0, min_fit_spreads: float = MIN_FIT_SPREADS) -> list[dict]:
     """Stretches where the clip's own offset stops fitting: another voice over part of the clip.
 
     Per speech window the *gain* is how much closer the audio at the clip's best offset is than
@@ -73,7 +73,7 @@ def foreign_audio_segments(dists: np.ndarray, offsets: np.ndarray, times_s: np.n
         smooth = np.where(counts >= half, sums / np.maximum(counts, 1), np.nan)
         base = float(np.nanmedian(smooth)) if np.isfinite(smooth).any() else np.nan
         spread = 1.4826 * float(np.nanmedian(np.abs(smooth - base))) if np.isfinite(base) else np.nan
-    if not (base > 0 and base > MIN_FIT_SPREADS * spread):
+    if not (base > 0 and base > min_fit_spreads * spread):
         return []  # the clip's offset fits nowhere (or no better than noise): the clip's verdict says so
     ratio = smooth / base
     low = np.isfinite(ratio) & (ratio < max_ratio)

@@ -62,18 +62,26 @@ def multiway_loss(vis: torch.Tensor, aud: torch.Tensor, valid: torch.Tensor, cli
     return loss, own_dist.argmin(1) == target
 
 
-def dev_metrics(model: SyncNetLite, clips: list[Clip], cfg: TrainConfig, ctx: D.Context,
+def scoring_settings():
+    """The pipeline settings the held-out metrics score with, read once per run: a config file
+    edited while a run goes on must not change (or break) its later epochs."""
+    from avsync.config import Settings
+
+    settings = Settings.load()
+    settings.protocol.window_frames = 5  # the model's window, whatever the config folder says
+    return settings
+
+
+def dev_metrics(model: SyncNetLite, clips: list[Clip], cfg: TrainConfig, ctx: D.Context, settings,
                 prefix: str = "dev") -> dict[str, float]:
     """Offset accuracy (within +-1 frame) on held-out clips at true offset 0: single 5-frame windows,
     15-frame contexts and whole clips, overall and per category (sharded over processes); the keys
-    start with ``prefix`` (dev, or val for the held-out train sources)."""
-    from avsync.config import Settings
+    start with ``prefix`` (dev, or val for the held-out train sources). ``settings``: from
+    :func:`scoring_settings`."""
     from avsync.pipeline import Analysis, score_tracks
     from avsync.scoring.learned import SyncNetLiteScorer
 
     scorer = SyncNetLiteScorer.from_model(model)
-    settings = Settings.load()
-    settings.protocol.window_frames = 5  # the model's window, whatever the config folder says
     cats = sorted({c.category for c in clips})
     counts = torch.zeros(len(cats), 6, dtype=torch.float64)  # w5 hit/n, ctx hit/n, clip hit/n
     ctx_windows = CONTEXT_FRAMES - 5 + 1
@@ -260,6 +268,7 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
     if start_epoch:
         log.info(f"resuming after epoch {start_epoch - 1} from {last}")
 
+    settings = scoring_settings() if dev_clips or val_clips else None
     net = model
     if ctx.distributed:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
@@ -296,10 +305,10 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
         tot = D.all_reduce_sum(tot, ctx)
         metrics = {"train_loss": float(tot[0] / tot[2]), "train_acc": float(tot[1] / tot[2]), "lr": lr,
                    "scale": float(model.scale().item())}
-        if dev_clips and ((epoch + 1) % cfg.dev_every == 0 or epoch + 1 == cfg.epochs):
-            metrics.update(dev_metrics(model, dev_clips, cfg, ctx))
-        if val_clips and ((epoch + 1) % cfg.dev_every == 0 or epoch + 1 == cfg.epochs):
-            metrics.update(dev_metrics(model, val_clips, cfg, ctx, prefix="val"))
+        if (epoch + 1) % cfg.dev_every == 0 or epoch + 1 == cfg.epochs:
+            for prefix, held_out in (("dev", dev_clips), ("val", val_clips)):
+                if held_out:
+                    metrics.update(dev_metrics(model, held_out, cfg, ctx, settings, prefix))
         metrics["seconds"] = time.time() - t_start
         if ctx.is_main:
             score = metrics.get(cfg.select_metric, float("nan"))

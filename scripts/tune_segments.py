@@ -1,0 +1,85 @@
+#!/usr/bin/env python
+"""Grid of the foreign-audio segment constants on a make_spliced.py folder: segment AP per setting.
+
+    python scripts/make_spliced.py ../shared/corpus --split train --source REPO ... --out DIR
+    python scripts/tune_segments.py DIR [--model default] [--cache FOLDER]
+
+Runs the front-end and `check`'s scoring once per clip, then `foreign_audio_segments` for every
+setting of window, ratio, minimum length and the fit floor, and prints the settings by AP@0.5
+(LAV-DF protocol, as `avsync eval --dataset lavdf`). Fit on spliced train clips; report on dev.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+WINDOWS_S = (0.6, 1.0, 1.5)
+RATIOS = (0.2, 0.35, 0.5, 0.65)
+MIN_LENGTHS_S = (0.3, 0.6, 1.0)
+FLOORS = (0.0, 1.0, 2.0)
+
+
+def grid(scored) -> list[tuple]:
+    """(AP@0.5, AP@0.75, mean best IoU, proposals, window, ratio, min length, floor) per setting, best first.
+
+    `scored` holds (track score or None, window length in s, true periods) per clip."""
+    from avsync.evaluation.segments import localisation
+    from avsync.scoring.localise import foreign_audio_segments
+
+    rows = []
+    for floor, window, ratio, min_length in itertools.product(FLOORS, WINDOWS_S, RATIOS, MIN_LENGTHS_S):
+        videos = []
+        for ts, length, truth in scored:
+            segs = [] if ts is None else foreign_audio_segments(
+                ts.dists, ts.offsets, ts.times, ts.speech, ts.curve.best_k, window, ratio, min_length, length,
+                min_fit_spreads=floor)
+            videos.append(([[s["start_s"], s["end_s"], s["score"]] for s in segs], truth))
+        loc = localisation(videos)
+        rows.append((loc["ap"]["0.5"], loc["ap"]["0.75"], loc["mean_best_iou"], loc["n_proposals"],
+                     window, ratio, min_length, floor))
+    return sorted(rows, key=lambda r: -r[0])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", help="a make_spliced.py output folder (metadata.json inside)")
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--cache", help="folder to keep front-end analyses in and reuse")
+    parser.add_argument("--top", type=int, default=12, help="settings printed (default %(default)s)")
+    args = parser.parse_args(argv)
+    meta_path = Path(args.folder) / "metadata.json"
+    if not meta_path.is_file():
+        print(f"tune_segments: error: no metadata.json in {args.folder}", file=sys.stderr)
+        return 3
+
+    from avsync.config import Settings
+    from avsync.evaluation.clipset import AnalysisCache, iter_analyses
+    from avsync.pipeline import measure, resolve_scorer
+    from avsync.sources import clip_for
+
+    meta = json.loads(meta_path.read_text())
+    entries = [clip_for(Path(args.folder) / m["file"]) for m in meta]
+    settings = Settings.load()
+    scorer = resolve_scorer(args.model)
+    cache = AnalysisCache(args.cache) if args.cache else None
+    scored = []  # (best track score or None, its window's length in s, true periods)
+    for i, _, analysis, _ in iter_analyses(entries, settings, [scorer], None, cache, True, desc="tune_segments"):
+        best = measure(analysis, scorer, settings).best if analysis is not None else None
+        length = settings.protocol.window_frames * analysis.frame_dt if analysis is not None else 0.0
+        scored.append((best, length, meta[i]["fake_periods"]))
+
+    rows = grid(scored)
+    print(f"{len(scored)} clips, {sum(len(t) for _, _, t in scored)} true periods")
+    for ap5, ap75, iou, n, window, ratio, min_length, floor in rows[:args.top]:
+        print(f"AP@0.5 {ap5:.3f}  AP@0.75 {ap75:.3f}  mean best IoU {iou or 0:.3f}  {n:>4} proposals  "
+              f"window {window:.1f} s  ratio {ratio:.2f}  min {min_length:.1f} s  floor {floor:.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""scripts/tune_segments.py: the grid ranks settings by segment AP, and a wrong folder is one line."""
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import tune_segments  # noqa: E402
+
+OFFSETS = np.arange(-15, 16)
+
+
+def _scored(seed, start=100, stop=150):
+    rng = np.random.default_rng(seed)
+    n = 250  # 10 s at 25 fps
+    d = 1.0 + 0.05 * rng.standard_normal((n, len(OFFSETS)))
+    d[:, 15] -= 0.2  # offset 0 fits ...
+    d[start:stop, 15] += 0.2  # ... except there
+    ts = SimpleNamespace(dists=d, offsets=OFFSETS, times=np.arange(n) * 0.04, speech=np.ones(n, bool),
+                         curve=SimpleNamespace(best_k=0))
+    return ts, 0.2, [[start * 0.04, stop * 0.04]]
+
+
+def test_grid_finds_a_planted_stretch_and_sorts_by_ap():
+    # 2 s of another voice in two clips, 0.8 s in a third: a 1.5 s window smooths that one away
+    rows = tune_segments.grid([_scored(0), _scored(1), _scored(2, 100, 120)])
+    assert len(rows) == len(tune_segments.FLOORS) * len(tune_segments.WINDOWS_S) * len(
+        tune_segments.RATIOS) * len(tune_segments.MIN_LENGTHS_S)
+    aps = [r[0] for r in rows]
+    assert aps == sorted(aps, reverse=True)
+    assert aps[-1] < aps[0]
+    assert rows[0][4] == min(tune_segments.WINDOWS_S)
+
+
+def test_a_folder_without_metadata_is_a_one_line_error(tmp_path, capsys):
+    assert tune_segments.main([str(tmp_path)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert "metadata.json" in err and "\n" not in err
