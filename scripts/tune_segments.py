@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 from pathlib import Path
 
@@ -52,18 +51,19 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", help="folder to keep front-end analyses in and reuse")
     parser.add_argument("--top", type=int, default=12, help="settings printed (default %(default)s)")
     args = parser.parse_args(argv)
-    meta_path = Path(args.folder) / "metadata.json"
-    if not meta_path.is_file():
-        print(f"tune_segments: error: no metadata.json in {args.folder}", file=sys.stderr)
-        return 3
-
     from avsync.config import Settings
+    from avsync.evaluation.adapters import ADAPTERS
     from avsync.evaluation.clipset import AnalysisCache, iter_analyses
+    from avsync.evaluation.manifest import ManifestError
     from avsync.pipeline import measure, resolve_scorer
     from avsync.sources import clip_for
 
-    meta = json.loads(meta_path.read_text())
-    entries = [clip_for(Path(args.folder) / m["file"]) for m in meta]
+    try:
+        rows = ADAPTERS["lavdf"].load(args.folder)
+    except ManifestError as exc:
+        print(f"tune_segments: error: {exc}", file=sys.stderr)
+        return 3
+    entries = [clip_for(row.path) for row in rows]
     settings = Settings.load()
     scorer = resolve_scorer(args.model)
     cache = AnalysisCache(args.cache) if args.cache else None
@@ -71,11 +71,11 @@ def main(argv=None) -> int:
     for i, _, analysis, _ in iter_analyses(entries, settings, [scorer], None, cache, True, desc="tune_segments"):
         best = measure(analysis, scorer, settings).best if analysis is not None else None
         length = settings.protocol.window_frames * analysis.frame_dt if analysis is not None else 0.0
-        scored.append((best, length, meta[i]["fake_periods"]))
+        scored.append((best, length, rows[i].fake_periods))
 
-    rows = grid(scored)
+    ranked = grid(scored)
     print(f"{len(scored)} clips, {sum(len(t) for _, _, t in scored)} true periods")
-    for ap5, ap75, iou, n, window, ratio, min_length, floor in rows[:args.top]:
+    for ap5, ap75, iou, n, window, ratio, min_length, floor in ranked[:args.top]:
         print(f"AP@0.5 {ap5:.3f}  AP@0.75 {ap75:.3f}  mean best IoU {iou or 0:.3f}  {n:>4} proposals  "
               f"window {window:.1f} s  ratio {ratio:.2f}  min {min_length:.1f} s  floor {floor:.0f}")
     return 0

@@ -1,4 +1,4 @@
-"""scripts/tune_segments.py: the grid ranks settings by segment AP, and a wrong folder is one line."""
+"""scripts/tune_segments.py: the grid ranks settings by segment AP, and a wrong folder or broken metadata is one line."""
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,7 +34,11 @@ def test_grid_finds_a_planted_stretch_and_sorts_by_ap():
     assert rows[0][4] == min(tune_segments.WINDOWS_S)
 
 
-def test_a_folder_without_metadata_is_a_one_line_error(tmp_path, capsys):
+def test_a_folder_without_metadata_or_with_broken_metadata_is_a_one_line_error(tmp_path, capsys):
     assert tune_segments.main([str(tmp_path)]) == 3
     err = capsys.readouterr().err.strip()
     assert "metadata.json" in err and "\n" not in err
+    (tmp_path / "metadata.json").write_text("[{")
+    assert tune_segments.main([str(tmp_path)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert "not valid JSON" in err and "\n" not in err
