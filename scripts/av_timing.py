@@ -3,7 +3,7 @@
 For each clip it prints:
 - the container's stream start times and durations (PyAV), the first packet times, and the
   MP4 edit lists when there are any;
-- the lag between decord's and PyAV's decoded audio (the pipeline uses decord first);
+- the lag between decord's and PyAV's decoded audio (the pipeline decodes with PyAV);
 - a model-free offset: the mouth opening of the front-end's track against the audio's
   log-energy, correlated at lags of -15..15 frames (positive = audio early, as `check`), per
   clip and pooled over all the clips given (one clip alone is noisy);
@@ -69,13 +69,14 @@ def mp4_edit_lists(path: Path) -> list[list[tuple[int, int]]]:
 
 
 def decoder_lag_ms(path: Path, rate: int = 16000) -> dict:
-    """decord's audio against PyAV's: lengths and the cross-correlation lag (decord later = +)."""
+    """decord's audio against PyAV's (what the pipeline decodes with): lengths and the
+    cross-correlation lag (decord later = +)."""
     import decord
 
-    from avsync.media.audio import _load_with_pyav
+    from avsync.media.audio import load_audio
 
     d = np.asarray(decord.AudioReader(str(path), sample_rate=rate, mono=True)._array, np.float32).reshape(-1)
-    p = _load_with_pyav(str(path), rate)
+    p = load_audio(str(path), rate)
     n = min(len(d), len(p))
     max_lag = rate // 10
     a, b = d[:n] - d[:n].mean(), p[:n] - p[:n].mean()

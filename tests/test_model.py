@@ -9,7 +9,7 @@ import torch
 from avsync.models.checkpoint import CheckpointError, load_checkpoint, load_optim_state, save_checkpoint
 from avsync.models.syncnet_lite import ModelConfig, SyncNetLite, lip_features, normalize_mfcc
 from avsync.scoring.base import SCORERS
-from avsync.scoring.learned import SyncNetLiteScorer, _segments
+from avsync.scoring.learned import SyncNetLiteScorer, _segments, model_windows
 from avsync.testing.train_fixtures import synthetic_clip_arrays
 from avsync.train.dataset import Clip
 
@@ -194,3 +194,30 @@ def test_visual_windows_match_model(clip):
         want = model.embed_visual(torch.from_numpy(clip.crops[10:15])[None], torch.from_numpy(clip.lips[10:15])[None],
                                   torch.from_numpy(clip.opening[10:15])[None]).numpy()
     np.testing.assert_allclose(emb[10], want[0], atol=1e-5)
+
+
+def test_visual_windows_span_the_models_40ms_grid_at_other_frame_rates(clip):
+    """At 50 fps a window anchored on an even frame holds exactly the 25 fps clip's frames, and at
+    30 fps it holds frames interpolated 40 ms apart (as training samples them), never 5 frames
+    33 ms apart."""
+    scorer = SyncNetLiteScorer.from_model(_model())
+    slow = clip.track()
+    fast = clip.track()
+    n = len(slow)
+    double = lambda a: np.repeat(a, 2, axis=0)[:2 * n - 1]  # odd frames: copies, overwritten below
+    fast.crops, fast.lips, fast.opening = double(slow.crops), double(slow.lips), double(slow.opening)
+    fast.crops[1::2] = np.random.default_rng(1).integers(0, 256, fast.crops[1::2].shape, dtype=np.uint8)
+    fast.times_s = slow.times_s[0] + np.arange(2 * n - 1) * 0.02
+    fast.frames = np.arange(2 * n - 1)
+    got = scorer.embed_visual(fast, 5)
+    want = scorer.embed_visual(slow, 5)
+    assert len(got) == 2 * n - 1 - 8  # the last window must end on the last frame
+    np.testing.assert_allclose(got[::2], want, atol=1e-5)
+    assert not np.allclose(got[1], want[0], atol=1e-3)
+
+    thirty = clip.track()
+    thirty.times_s = slow.times_s[0] + np.arange(n) / 30.0
+    pos = model_windows(thirty.times_s, n)
+    np.testing.assert_allclose(np.diff(pos, axis=1), 1.2, atol=1e-9)
+    assert pos[-1, -1] <= n - 1 < pos[-1, -1] + 1.2 + 1e-9
+    assert len(scorer.embed_visual(thirty, 5)) == len(pos)

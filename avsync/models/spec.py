@@ -40,3 +40,23 @@ def mfcc_stats(mfcc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def normalize_mfcc(mfcc: np.ndarray, stats: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     mean, std = stats if stats is not None else mfcc_stats(mfcc)
     return ((np.asarray(mfcc, np.float32) - mean) / std).astype(np.float32)
+
+
+FRAME_S = AUDIO_STRIDE * 0.01  # the model's frame grid: 25 fps, four 10 ms MFCC hops per frame
+
+
+def window_positions(times_s: np.ndarray, anchors_s, spacing_s: float = FRAME_S) -> np.ndarray:
+    """Fractional frame numbers of the ``WINDOW_FRAMES`` frames of each window that starts at an
+    anchor time: the frames are ``spacing_s`` apart whatever the video's frame rate, as training
+    samples them, so a 30 fps clip shows the model 0.2 s of movement, not 0.17 s."""
+    at = np.asarray(anchors_s, np.float64)[..., None] + np.arange(WINDOW_FRAMES) * spacing_s
+    return np.interp(at, times_s, np.arange(len(times_s)))
+
+
+def interp_rows(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``values`` (n, ...) at fractional row positions (clamped), float32."""
+    pos = np.clip(pos, 0, len(values) - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, len(values) - 1)
+    w = (pos - lo).reshape((-1,) + (1,) * (values.ndim - 1)).astype(np.float32)
+    return values[lo] * (1 - w) + values[hi] * w

@@ -10,7 +10,8 @@ from avsync.frontend.track import MouthTrack
 from avsync.memory import release_free_memory
 from avsync.models.checkpoint import CheckpointError, read_meta, sidecar
 from avsync.models.inference import TorchSyncNet, gather_windows, load_backend
-from avsync.models.spec import AUDIO_HOPS, AUDIO_STRIDE, MFCC_ROWS, WINDOW_FRAMES, ModelConfig, normalize_mfcc
+from avsync.models.spec import (AUDIO_HOPS, AUDIO_STRIDE, FRAME_S, MFCC_ROWS, WINDOW_FRAMES, ModelConfig, interp_rows,
+                                normalize_mfcc, window_positions)
 from avsync.scoring.base import EmbeddingScorer, file_digest, register_scorer
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "syncnet_lite.safetensors"
@@ -75,8 +76,8 @@ class SyncNetLiteScorer(EmbeddingScorer):
         if window != WINDOW_FRAMES:
             raise ValueError(f"syncnet_lite compares {WINDOW_FRAMES}-frame windows, not {window}")
         crops = np.asarray(track.crops)
-        n_windows = len(crops) - window + 1
-        if n_windows <= 0:
+        pos = model_windows(np.asarray(track.times_s, np.float64), len(crops))
+        if not len(pos):
             return np.zeros((0, self.dim), np.float32)
         use_lips = self.cfg.use_lips
         if use_lips:
@@ -86,13 +87,12 @@ class SyncNetLiteScorer(EmbeddingScorer):
                                  f"got shape {lips.shape}")
             opening = np.asarray(track.opening, np.float32)
         out = []
-        for lo in range(0, n_windows, self.visual_batch):
-            hi = min(lo + self.visual_batch, n_windows)
-            idx = np.arange(lo, hi)[:, None] + np.arange(window)
+        for lo in range(0, len(pos), self.visual_batch):
+            at = pos[lo:lo + self.visual_batch]
             if use_lips:
-                out.append(self.backend.visual(crops[idx], lips[idx], opening[idx]))
+                out.append(self.backend.visual(_take(crops, at, np.uint8), _take(lips, at), _take(opening, at)))
             else:
-                out.append(self.backend.visual(crops[idx]))
+                out.append(self.backend.visual(_take(crops, at, np.uint8)))
             release_free_memory()  # else the heap keeps growing with the number of batches
         return np.concatenate(out).astype(np.float32, copy=False)
 
@@ -111,6 +111,29 @@ class SyncNetLiteScorer(EmbeddingScorer):
             fmap = self.backend.audio_trunk(np.ascontiguousarray(mfcc[lo:int(rows[-1]) + AUDIO_HOPS][None]))
             out[where] = self.backend.audio_head(gather_windows(fmap, (rows - lo) // AUDIO_STRIDE))
         return out
+
+
+def model_windows(times_s: np.ndarray, n: int) -> np.ndarray:
+    """(n_windows, WINDOW_FRAMES) frame positions of the visual window anchored at each frame, its
+    frames ``FRAME_S`` apart as in training: whole frame numbers at 25 fps, interpolated ones at
+    other rates. Windows that would run past the last frame are left out."""
+    if n < WINDOW_FRAMES:
+        return np.zeros((0, WINDOW_FRAMES))
+    steps = np.diff(times_s[:n])
+    if np.all(np.abs(steps - FRAME_S) < 1e-3):
+        return np.arange(n - WINDOW_FRAMES + 1)[:, None] + np.arange(WINDOW_FRAMES)
+    span = (WINDOW_FRAMES - 1) * FRAME_S
+    count = int(np.searchsorted(times_s[:n], times_s[n - 1] - span + 1e-6, side="right"))
+    return window_positions(times_s[:n], times_s[:count])
+
+
+def _take(values: np.ndarray, pos: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """``values`` at the (b, WINDOW_FRAMES) positions ``pos``: indexed when they are whole frames,
+    linearly interpolated otherwise."""
+    if np.issubdtype(pos.dtype, np.integer):
+        return values[pos]
+    rows = interp_rows(values, pos.ravel()).reshape(pos.shape + values.shape[1:])
+    return np.round(rows).astype(dtype) if dtype == np.uint8 else rows.astype(dtype)
 
 
 def _segments(starts: np.ndarray):

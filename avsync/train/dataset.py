@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
+from avsync.models.spec import interp_rows, window_positions
 from avsync.models.syncnet_lite import AUDIO_HOPS, AUDIO_STRIDE, WINDOW_FRAMES, mfcc_stats, normalize_mfcc
 from avsync.train.augment import AudioAug, AugmentConfig, augment_crops, gain_ramp
 from avsync.train.weighting import SourceWeighting, source_quotas
@@ -192,15 +193,6 @@ class WindowDataset(Dataset):
         return make_sample(self.clips[ci], frame, self.max_offset, self.aug, rng, clip_index=ci)
 
 
-def _interp_rows(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """Linear interpolation of ``values`` (n, ...) at fractional row positions (clamped)."""
-    pos = np.clip(pos, 0, len(values) - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, len(values) - 1)
-    w = (pos - lo).reshape((-1,) + (1,) * (values.ndim - 1)).astype(np.float32)
-    return values[lo] * (1 - w) + values[hi] * w
-
-
 def make_sample(clip: Clip, frame: int, max_offset: int, aug: AugmentConfig | None, rng: np.random.Generator,
                 clip_index: int = 0) -> dict[str, torch.Tensor]:
     speed = 1.0
@@ -208,10 +200,10 @@ def make_sample(clip: Clip, frame: int, max_offset: int, aug: AugmentConfig | No
         speed = float(rng.uniform(1 - aug.speed_range, 1 + aug.speed_range))
     frame_dt = AUDIO_STRIDE * clip.hop_s  # 40 ms: the window grid
     t_anchor = clip.times_s[frame]
-    vis_pos = np.interp(t_anchor + np.arange(WINDOW_FRAMES) * frame_dt * speed, clip.times_s, np.arange(len(clip)))
-    crops = _interp_rows(clip.crops, vis_pos)
-    lips = _interp_rows(clip.lips, vis_pos)
-    opening = _interp_rows(clip.opening, vis_pos)
+    vis_pos = window_positions(clip.times_s, t_anchor, frame_dt * speed)
+    crops = interp_rows(clip.crops, vis_pos)
+    lips = interp_rows(clip.lips, vis_pos)
+    opening = interp_rows(clip.opening, vis_pos)
 
     n_rows = AUDIO_STRIDE * 2 * max_offset + AUDIO_HOPS
     anchor = int(clip.row_at(t_anchor))
@@ -230,7 +222,7 @@ def make_sample(clip: Clip, frame: int, max_offset: int, aug: AugmentConfig | No
             stats = mfcc_stats(audio_aug(clip.mfcc[:: max(1, len(clip.mfcc) // STATS_ROWS)], rng))
         rows = gain_ramp(rows, rng, aug)
         crops = augment_crops(crops, rng, aug)
-    segment = _interp_rows(normalize_mfcc(rows, stats), pos - lo)
+    segment = interp_rows(normalize_mfcc(rows, stats), pos - lo)
     return {
         "crops": torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32)),
         "lips": torch.from_numpy(np.ascontiguousarray(lips, dtype=np.float32)),
