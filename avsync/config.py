@@ -68,9 +68,8 @@ class YamlConfig:
 
 @dataclass
 class FrontendConfig(YamlConfig):
-    detect_every: int = 10
+    detect_every: int = 25
     min_detection_confidence: float = 0.5
-    detector_max_side: int = 640
     mesh_crop_scale: float = 2.0
     mesh_crop_size: int = 192
     min_face_px: int = 24

@@ -1,5 +1,6 @@
 """Training: cache reading, augmentation, the objective, end-to-end runs, resume and torchrun."""
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -60,6 +61,23 @@ def test_unaugmented_sample_is_the_inference_input(cache):
     assert s["valid"].all()
     edge = make_sample(clip, 2, 15, None, np.random.default_rng(0))
     assert not edge["valid"][0] and edge["valid"][15]  # audio before the recording is not a candidate
+
+
+def test_training_anchors_are_the_windows_the_scorer_scores(cache):
+    """At 30 fps the last anchors' 40 ms-spaced frames would run past the clip; training must leave
+    them out as the scorer does, not clamp them to the last frame."""
+    from avsync.models.spec import window_positions
+    from avsync.scoring.learned import model_windows
+
+    clip = load_clips(cache, "train")[0]
+    n = len(clip)
+    for fps in (25.0, 30.0):
+        timed = dataclasses.replace(clip, times_s=np.arange(n) / fps)
+        anchors = WindowDataset._eligible(timed, 0.0)
+        scored = model_windows(timed.times_s, n)
+        assert anchors.max() == len(scored) - 1
+        assert window_positions(timed.times_s, timed.times_s[anchors.max()])[-1] <= n - 1 + 1e-9
+    assert len(scored) < n - 4  # 30 fps: 0.16 s of window is more than 4 frames
 
 
 def test_speed_perturbation_stretches_both_streams(cache):

@@ -20,6 +20,7 @@ import numpy as np
 from avsync.config import FrontendConfig
 from avsync.frontend.landmarks import (EYE_OUTER_LEFT, EYE_OUTER_RIGHT, LIPS, aligned_mouth_crop, mouth_opening,
                                        mouth_transform)
+from avsync.frontend.mediapipe_solutions import graph_output
 from avsync.frontend.track import MouthTrack
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -65,9 +66,8 @@ class FaceTracker:
     # -- detection -----------------------------------------------------------------
     def detect(self, frame) -> list[np.ndarray]:
         h, w = frame.shape[:2]
-        result = self._detector.process(_rgb(frame))
         boxes = []
-        for det in result.detections or []:
+        for det in graph_output(self._detector, _rgb(frame), "detections") or []:
             rel = det.location_data.relative_bounding_box
             box = np.array([rel.xmin * w, rel.ymin * h, (rel.xmin + rel.width) * w, (rel.ymin + rel.height) * h])
             if min(box[2] - box[0], box[3] - box[1]) >= self.cfg.min_face_px:
@@ -138,10 +138,10 @@ class FaceTracker:
         scale = size / max(side, 1.0)
         to_crop = np.array([[scale, 0, size / 2 - scale * cx], [0, scale, size / 2 - scale * cy]])
         crop = cv2.warpAffine(_rgb(frame), to_crop, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        result = track.mesh.process(crop)
-        if not result.multi_face_landmarks:
+        faces = graph_output(track.mesh, crop, "multi_face_landmarks")
+        if not faces:
             return None
-        marks = result.multi_face_landmarks[0].landmark
+        marks = faces[0].landmark
         pts = np.array([(m.x * size, m.y * size) for m in marks], dtype=np.float32)
         pts = (pts - to_crop[:, 2]) / scale
         track.box = np.array([*pts.min(axis=0), *pts.max(axis=0)], dtype=np.float64)

@@ -53,6 +53,16 @@ def window_positions(times_s: np.ndarray, anchors_s, spacing_s: float = FRAME_S)
     return np.interp(at, times_s, np.arange(len(times_s)))
 
 
+def window_count(times_s: np.ndarray) -> int:
+    """How many frames can anchor a window: those whose ``WINDOW_FRAMES`` frames, ``FRAME_S``
+    apart, end by the last frame (1 ms of timestamp jitter allowed). Training samples exactly the
+    windows the scorer scores."""
+    if len(times_s) < WINDOW_FRAMES:
+        return 0
+    span = (WINDOW_FRAMES - 1) * FRAME_S
+    return int(np.searchsorted(times_s, times_s[-1] - span + 1e-3, side="right"))
+
+
 def interp_rows(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Linear interpolation of ``values`` (n, ...) at fractional row positions (clamped), float32."""
     pos = np.clip(pos, 0, len(values) - 1)

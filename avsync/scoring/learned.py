@@ -11,7 +11,7 @@ from avsync.memory import release_free_memory
 from avsync.models.checkpoint import CheckpointError, read_meta, sidecar
 from avsync.models.inference import TorchSyncNet, gather_windows, load_backend
 from avsync.models.spec import (AUDIO_HOPS, AUDIO_STRIDE, FRAME_S, MFCC_ROWS, WINDOW_FRAMES, ModelConfig, interp_rows,
-                                normalize_mfcc, window_positions)
+                                normalize_mfcc, window_count, window_positions)
 from avsync.scoring.base import EmbeddingScorer, file_digest, register_scorer
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "syncnet_lite.safetensors"
@@ -116,14 +116,12 @@ class SyncNetLiteScorer(EmbeddingScorer):
 def model_windows(times_s: np.ndarray, n: int) -> np.ndarray:
     """(n_windows, WINDOW_FRAMES) frame positions of the visual window anchored at each frame, its
     frames ``FRAME_S`` apart as in training: whole frame numbers at 25 fps, interpolated ones at
-    other rates. Windows that would run past the last frame are left out."""
+    other rates. Windows that would run past the last frame are left out, as training leaves them out."""
     if n < WINDOW_FRAMES:
         return np.zeros((0, WINDOW_FRAMES))
-    steps = np.diff(times_s[:n])
-    if np.all(np.abs(steps - FRAME_S) < 1e-3):
-        return np.arange(n - WINDOW_FRAMES + 1)[:, None] + np.arange(WINDOW_FRAMES)
-    span = (WINDOW_FRAMES - 1) * FRAME_S
-    count = int(np.searchsorted(times_s[:n], times_s[n - 1] - span + 1e-6, side="right"))
+    count = window_count(times_s[:n])
+    if np.all(np.abs(np.diff(times_s[:n]) - FRAME_S) < 1e-3):
+        return np.arange(count)[:, None] + np.arange(WINDOW_FRAMES)
     return window_positions(times_s[:n], times_s[:count])
 
 

@@ -24,8 +24,8 @@ from torch.utils.data import Dataset
 
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
-from avsync.models.spec import interp_rows, window_positions
-from avsync.models.syncnet_lite import AUDIO_HOPS, AUDIO_STRIDE, WINDOW_FRAMES, mfcc_stats, normalize_mfcc
+from avsync.models.spec import interp_rows, window_count, window_positions
+from avsync.models.syncnet_lite import AUDIO_HOPS, AUDIO_STRIDE, mfcc_stats, normalize_mfcc
 from avsync.train.augment import AudioAug, AugmentConfig, augment_crops, gain_ramp
 from avsync.train.weighting import SourceWeighting, source_quotas
 
@@ -140,7 +140,7 @@ class WindowDataset(Dataset):
 
     @staticmethod
     def _eligible(clip: Clip, min_speech: float) -> np.ndarray:
-        n = len(clip) - WINDOW_FRAMES + 1
+        n = window_count(clip.times_s)
         if n <= 0:
             return np.zeros(0, np.int64)
         rows = clip.row_at(clip.times_s[:n])
