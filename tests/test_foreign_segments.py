@@ -43,3 +43,13 @@ def test_silence_is_not_a_segment_and_a_clip_without_fit_has_none():
     d[100:150, 50] += 0.2  # no speech there: no evidence either way
     assert _find(d, include) == []
     assert _find(1.0 + 0.05 * np.random.default_rng(1).standard_normal((250, len(OFFSETS)))) == []
+
+
+def test_a_clip_shorter_than_the_smoothing_window_gives_segments_inside_it():
+    # 33 windows (1.3 s) against a 1.5 s smoothing window: a genuine 2 s dev clip crashed `check` here
+    for n in range(5, 60):
+        for seed in range(3):
+            d = _dists(n, seed)
+            d[n // 2:, 50] += 0.2  # the second half stops fitting
+            for seg in _find(d, window_s=1.5, max_ratio=0.65, min_length_s=0.2):
+                assert 0.0 <= seg["start_s"] < seg["end_s"] <= (n - 1) * STEP_S + 0.2 + 1e-9

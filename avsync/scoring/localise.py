@@ -47,6 +47,12 @@ def sync_segments(timeline: list[dict], cfg: VerdictConfig, calibration: Calibra
 MIN_FIT_SPREADS = 1.0  # a clip's typical fit must stand this many robust spreads above zero
 
 
+def _centred_sum(values: np.ndarray, half: int) -> np.ndarray:
+    """Sum over the ``2 * half + 1`` values centred on each one, as long as ``values``
+    (``np.convolve(mode="same")`` returns the kernel's length when the clip is shorter)."""
+    return np.convolve(values, np.ones(2 * half + 1), mode="full")[half:half + len(values)]
+
+
 def foreign_audio_segments(dists: np.ndarray, offsets: np.ndarray, times_s: np.ndarray, include: np.ndarray,
                            best_k: float, window_s: float, max_ratio: float, min_length_s: float,
                            window_length_s: float = 0.0, min_fit_spreads: float = MIN_FIT_SPREADS) -> list[dict]:
@@ -68,8 +74,8 @@ def foreign_audio_segments(dists: np.ndarray, offsets: np.ndarray, times_s: np.n
         ok = np.isfinite(gain)
         step = float(np.median(np.diff(times_s))) if len(times_s) > 1 else window_s
         half = max(1, int(round(window_s / max(step, 1e-6) / 2)))
-        sums = np.convolve(np.where(ok, gain, 0.0), np.ones(2 * half + 1), mode="same")
-        counts = np.convolve(ok.astype(float), np.ones(2 * half + 1), mode="same")
+        sums = _centred_sum(np.where(ok, gain, 0.0), half)
+        counts = _centred_sum(ok.astype(float), half)
         smooth = np.where(counts >= half, sums / np.maximum(counts, 1), np.nan)
         base = float(np.nanmedian(smooth)) if np.isfinite(smooth).any() else np.nan
         spread = 1.4826 * float(np.nanmedian(np.abs(smooth - base))) if np.isfinite(base) else np.nan
