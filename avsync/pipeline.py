@@ -247,8 +247,10 @@ def measure(analysis: Analysis, scorer: Scorer, settings: Settings, *, audio: Au
     (±``max_offset_ms``, or exactly ±``search`` frames when given)."""
     vcfg, proto = settings.verdict, settings.protocol
     audio = analysis.audio if audio is None else audio
+    short = analysis.duration_s < vcfg.min_duration_s
     if not analysis.tracks:
-        return Measurement("no_face", None, [], None)
+        # a clip too short to hold a track of min_track_frames says nothing about faces
+        return Measurement("inconclusive", "too_short", [], None) if short else Measurement("no_face", None, [], None)
     if audio.speech_fraction() < settings.features.vad_min_speech_fraction:
         return Measurement("no_speech", None, [], None)
     if analysis.fps < proto.min_analysis_fps:
@@ -261,8 +263,8 @@ def measure(analysis: Analysis, scorer: Scorer, settings: Settings, *, audio: Au
         return Measurement("inconclusive", "offset_beyond_search", scored, best)
     covered = sum(len(t) for t in analysis.tracks)
     if best is None:
-        return Measurement("inconclusive", "too_little_speech", scored, None)
-    if analysis.duration_s < vcfg.min_duration_s:
+        return Measurement("inconclusive", "too_short" if short else "too_little_speech", scored, None)
+    if short:
         return Measurement("inconclusive", "too_short", scored, best)
     if covered / max(analysis.n_frames, 1) < vcfg.min_face_fraction:
         return Measurement("inconclusive", "face_too_rare", scored, best)

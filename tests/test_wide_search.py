@@ -70,3 +70,13 @@ def test_low_frame_rate_is_inconclusive(tmp_path):
     r = avsync.check(clip, scorer="baseline", jobs=1)
     assert r.verdict == "inconclusive" and r.verdict_reason == "low_frame_rate"
     assert r.av_offset_ms is None
+
+
+@pytest.mark.parametrize("seconds", [0.3, 0.6])
+def test_a_clip_shorter_than_min_duration_is_too_short_not_faceless(tmp_path, seconds):
+    # 0.3 s gives no track of min_track_frames, 0.6 s too few speech windows: both were misreported
+    from avsync.testing import make_talking_clip
+
+    clip = make_talking_clip(tmp_path / "short.mp4", seconds=seconds, seed=1)
+    r = avsync.check(clip, scorer="baseline", jobs=1)
+    assert r.verdict == "inconclusive" and r.verdict_reason == "too_short"
