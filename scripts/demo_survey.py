@@ -31,7 +31,7 @@ def main() -> None:
     scorer = resolve_scorer(args.model)
     right = 0
     total = 0
-    print("seed  variant           verdict       expected      offset_ms  confidence  p_sync  gap")
+    print("seed  variant           verdict       expected      offset_ms  confidence  p_sync  interval_ms")
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seed_range(args.seeds):
             for v in VARIANTS:
@@ -43,7 +43,9 @@ def main() -> None:
                 r = check(clip, scorer=scorer)
                 total += 1
                 right += r.verdict == v.expected
-                cells = [f"{x:.3f}" if x is not None else "-" for x in (r.confidence, r.p_sync, r.tolerance_gap)]
+                cells = [f"{x:.3f}" if x is not None else "-" for x in (r.confidence, r.p_sync)]
+                ci = r.av_offset_ci_ms
+                cells.append(f"{ci[0]:+.0f}..{ci[1]:+.0f}" if ci else "-")
                 offset = f"{r.av_offset_ms:+.0f}" if r.av_offset_ms is not None else "-"
                 print(f"{seed:<5} {v.name:<17} {r.verdict:<13} {v.expected:<13} {offset:>9}  "
                       f"{cells[0]:>10}  {cells[1]:>6}  {cells[2]}", flush=True)
