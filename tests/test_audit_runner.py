@@ -154,6 +154,9 @@ def test_cli_exit_codes_and_fail_on(tmp_path, fake):
     assert res.exit_code == 64 and "bogus" in res.output
     res = runner.invoke(audit_cmd, [str(tmp_path / "nowhere"), "--out", str(tmp_path / "o3")])
     assert res.exit_code == 3 and "no such file or folder" in res.output and "Traceback" not in res.output
+    (tmp_path / "empty").mkdir()
+    res = runner.invoke(audit_cmd, [str(tmp_path / "empty"), "--out", str(tmp_path / "o4")])
+    assert res.exit_code == 3 and "no videos found" in res.output  # a wrong folder is not a clean audit
 
 
 def test_unloadable_checker_stops_with_one_clear_error(tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ from avsync.audit.shard import shard
 from avsync.audit.runner import RunnerOptions, default_workers, run_items
 from avsync.audit.store import ResultStore
 from avsync.audit.summary import record_id, slim, write_summary
-from avsync.sources import Clip, read_sources
+from avsync.sources import Clip, SourceError, read_sources
 
 
 @dataclass
@@ -52,6 +52,8 @@ def run_audit(opts: AuditOptions, log: Callable[[str], None] | None = None) -> A
     cfg = AuditConfig.load(opts.config_dir)
     fail_on = set(cfg.fail_on if opts.fail_on is None else opts.fail_on)
     items = read_sources(opts.inputs)
+    if not items:  # a wrong folder must not pass as a clean audit; an empty shard of found videos may
+        raise SourceError(f"no videos found in {' '.join(map(str, opts.inputs))}")
     total_found = len(items)
     if opts.shard:
         items = shard(items, *opts.shard)
