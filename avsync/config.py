@@ -126,8 +126,8 @@ class ProtocolConfig(YamlConfig):
     min_analysis_fps: float = 15.0
     timeline_min_windows: int = 3
     timeline_min_speech: float = 0.5
-    foreign_window_s: float = 1.5
-    foreign_max_ratio: float = 0.65
+    foreign_window_s: float = 1.0
+    foreign_max_ratio: float = 0.35
     foreign_min_length_s: float = 1.0
     window_segments: bool = False
 

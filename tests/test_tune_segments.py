@@ -31,7 +31,19 @@ def test_grid_finds_a_planted_stretch_and_sorts_by_ap():
     aps = [r[0] for r in rows]
     assert aps == sorted(aps, reverse=True)
     assert aps[-1] < aps[0]
-    assert rows[0][4] == min(tune_segments.WINDOWS_S)
+    assert rows[0][5] == min(tune_segments.WINDOWS_S)
+
+
+def test_settings_that_flag_untouched_originals_rank_after_those_that_do_not():
+    ts, length, _ = _scored(3, 100, 150)
+    ts.dists[100:150, 15] -= 0.12  # an original whose fit only sags there: no true period
+    clips = [_scored(0), _scored(1), (ts, length, [])]
+    rows = tune_segments.grid(clips, max_genuine_flagged=0.0)
+    flagged = [r[4] for r in rows]
+    assert 0.0 < max(flagged) and flagged[0] == 0.0
+    assert flagged == sorted(flagged, key=lambda f: f > 0.0)  # every clean setting before any that flags
+    clean = [r[0] for r in rows if r[4] == 0.0]
+    assert clean == sorted(clean, reverse=True) and rows[0][0] > 0
 
 
 def test_a_folder_without_metadata_or_with_broken_metadata_is_a_one_line_error(tmp_path, capsys):
