@@ -355,7 +355,7 @@ def build_report(analysis: Analysis, scorer: Scorer, settings: Settings, thumbna
         best = by_track[id(m.best)]
         report.speaking_track = best.track_id
         for key in ("av_offset_ms", "av_offset_frames", "confidence", "min_dist", "p_sync", "av_offset_ci_ms", "offset_ambiguity",
-                    "offset_curve", "timeline", "segments", "drift_ms_per_min"):
+                    "offset_curve", "timeline", "segments", "drift_ms_per_min", "drift_ci_ms_per_min"):
             setattr(report, key, getattr(best, key))
         if m.verdict is None:
             report.verdict, report.verdict_reason = best.verdict, best.verdict_reason
@@ -393,7 +393,9 @@ def _fill_timeline(tr: TrackReport, ts: TrackScore, calibration: Calibration | N
     for row in tr.timeline:
         frames = row.pop("av_offset_frames")
         row["av_offset_ms"] = None if frames is None else round(frames * ms_per_frame - bias, 1)
-    tr.drift_ms_per_min = drift_ms_per_min(tr.timeline)
+    drift = drift_ms_per_min(tr.timeline, ms_per_frame)
+    if drift is not None:
+        tr.drift_ms_per_min, tr.drift_ci_ms_per_min = drift
     window = proto.window_frames * ms_per_frame / 1000.0
     foreign = foreign_audio_segments(ts.dists, ts.offsets, ts.times, ts.speech, ts.curve.best_k, proto.foreign_window_s,
                                      proto.foreign_max_ratio, proto.foreign_min_length_s, window)

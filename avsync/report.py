@@ -33,6 +33,7 @@ class TrackReport:
     timeline: list[dict[str, Any]] = field(default_factory=list)
     segments: list[dict[str, Any]] = field(default_factory=list)
     drift_ms_per_min: float | None = None
+    drift_ci_ms_per_min: list[float] | None = None  # [lo, hi], 95%
 
 
 @dataclass
@@ -64,6 +65,7 @@ class SyncReport:
     timeline: list[dict[str, Any]] = field(default_factory=list)
     segments: list[dict[str, Any]] = field(default_factory=list)
     drift_ms_per_min: float | None = None
+    drift_ci_ms_per_min: list[float] | None = None
     speech_fraction: float | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
     mouth_strip_png_b64: str | None = None  # a few aligned mouth crops of the speaking track, for reports

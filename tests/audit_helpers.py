@@ -48,6 +48,8 @@ def _verdict_report(path: str, audio=None) -> SyncReport:
     curve[0] = None  # masked offsets are null in the schema
     return SyncReport(
         file=path, verdict=verdict, fps=25.0, duration_s=2.0, av_offset_ms=frames * 40.0, av_offset_frames=frames,
+        av_offset_ci_ms=[frames * 40.0 - 20.0, frames * 40.0 + 20.0],
+        verdict_reason="low_confidence" if verdict == "mismatch" else None,
         confidence=(2.0 if verdict == "mismatch" else 6.0 + len(name) % 3), min_dist=7.5, p_sync=0.9,
         scorer={"name": "fake", "version": "0"}, audio=audio, offsets_frames=offsets, offset_curve=curve,
         mouth_strip_png_b64=tiny_png_b64(shade=len(name) * 7 % 256), version="test")

@@ -131,6 +131,9 @@ def test_summary_csv_has_one_row_per_video(audited):
     assert boom["verdict"] == "error" and boom["error_code"] == "internal"
     flag = next(r for r in rows if r["file"].endswith("flag_a.mp4"))
     assert float(flag["av_offset_ms"]) == 200.0 and flag["scorer"] == "fake 0"
+    assert (float(flag["av_offset_ci_lo_ms"]), float(flag["av_offset_ci_hi_ms"])) == (180.0, 220.0)
+    assert flag["drift_ci_lo_ms_per_min"] == "" and flag["verdict_reason"] == ""
+    assert {r["verdict_reason"] for r in rows if r["verdict"] == "mismatch"} == {"low_confidence"}
 
 
 def test_merge_combines_shards_and_dedupes(tmp_path, monkeypatch):

@@ -28,7 +28,9 @@ def summary(report: SyncReport) -> str:
         lines.append(f"  confidence  {report.confidence:.3f} (LSE-C)   min_dist {report.min_dist:.3f} (LSE-D)"
                      + (f"   p_sync {report.p_sync:.2f}" if report.p_sync is not None else ""))
     if report.drift_ms_per_min is not None:
-        lines.append(f"  drift       {report.drift_ms_per_min:+.1f} ms/min")
+        ci = report.drift_ci_ms_per_min
+        interval = f" ({ci[0]:+.0f}…{ci[1]:+.0f})" if ci else ""
+        lines.append(f"  drift       {report.drift_ms_per_min:+.1f} ms/min{interval}")
     for seg in report.segments:
         lines.append(f"  segment     {seg['start_s']:.1f}-{seg['end_s']:.1f} s {seg['kind']}")
     lines.append(f"  faces       {len(report.tracks)} track(s)"

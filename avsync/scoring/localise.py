@@ -103,10 +103,15 @@ def foreign_audio_segments(dists: np.ndarray, offsets: np.ndarray, times_s: np.n
 DRIFT_MIN_POINTS = 4  # fewer timeline windows than this give no line
 DRIFT_MIN_SPAN_S = 2.0  # nor do windows spanning less time than this: a slope needs a baseline
 DRIFT_MIN_SPEECH = 0.5  # a window with less speech than this has no reliable offset
+DRIFT_Z = 1.96  # the drift's interval is a 95% one
 
 
-def drift_ms_per_min(timeline: list[dict], min_points: int = DRIFT_MIN_POINTS) -> float | None:
-    """Slope of a robust line through confident per-window offsets, in ms per minute."""
+def drift_ms_per_min(timeline: list[dict], frame_ms: float = 0.0,
+                     min_points: int = DRIFT_MIN_POINTS) -> tuple[float, list[float]] | None:
+    """Slope of a robust line through confident per-window offsets, and its 95% interval, in ms
+    per minute. A short clip's slope is mostly the noise of its 1 s offsets; the interval says so.
+    The offsets are whole frames of ``frame_ms``: a drift of less than a frame over the clip cannot
+    show, so the interval is widened by that much."""
     points = [(r["start_s"], r["av_offset_ms"]) for r in timeline
               if r.get("av_offset_ms") is not None and r.get("speech", 0) >= DRIFT_MIN_SPEECH
               and (r.get("confidence") or 0) > 0]
@@ -118,5 +123,25 @@ def drift_ms_per_min(timeline: list[dict], min_points: int = DRIFT_MIN_POINTS) -
     # Theil-Sen slope: the median of all pairwise slopes (as scipy.stats.theilslopes, whose import
     # alone costs a short check about a second)
     dt, dy = t[:, None] - t[None, :], y[:, None] - y[None, :]
-    slope = np.median(dy[dt > 0] / dt[dt > 0])
-    return round(float(slope * 60.0), 2)
+    slopes = np.sort(dy[dt > 0] / dt[dt > 0])
+    # Sen's (1968) interval: ranks (N -+ z sigma) / 2 of the sorted slopes, sigma^2 = n(n-1)(2n+5)/18
+    # (scipy's ranks; without its correction for tied offsets, which would only narrow it).
+    # Neighbouring timeline windows overlap and share their offsets' errors, so sigma is taken for
+    # the number of windows that do not overlap and scaled to the ranks of all pairs.
+    n = len(t) * _independent_share(timeline)
+    pairs = n * (n - 1) / 2
+    share = min(1.0, DRIFT_Z * np.sqrt(n * (n - 1) * (2 * n + 5) / 18) / pairs) if pairs > 0 else 1.0
+    lo = max(int(np.round(len(slopes) * (1 - share) / 2)) - 1, 0)
+    hi = min(int(np.round(len(slopes) * (1 + share) / 2)), len(slopes) - 1)
+    unseen = frame_ms / np.ptp(t)
+    return (round(float(np.median(slopes) * 60.0), 2),
+            [round(float((slopes[lo] - unseen) * 60.0), 1), round(float((slopes[hi] + unseen) * 60.0), 1)])
+
+
+def _independent_share(timeline: list[dict]) -> float:
+    """hop / window of the timeline (1 where its windows do not overlap)."""
+    starts = np.array([r["start_s"] for r in timeline], dtype=float)
+    lengths = [r["end_s"] - r["start_s"] for r in timeline if "end_s" in r]
+    if len(starts) < 2 or not lengths:
+        return 1.0
+    return float(min(1.0, np.median(np.diff(np.sort(starts))) / np.median(lengths)))
