@@ -98,6 +98,8 @@ def test_report_is_self_contained_and_lists_what_it_should(audited):
     assert counts["in_sync"] == 3 and counts["out_of_sync"] == 2 and counts["mismatch"] == 1 and counts["error"] == 1
     errors = page.tables["errors"][1:]
     assert [(Path(r[0]).name, r[1]) for r in errors] == [("boom.mp4", "internal")]
+    # a flagged row says why, and how sure its offset is
+    assert "low_confidence</span>" in html and "+180…+220 ms</span>" in html
     assert all(src.startswith("data:image/png;base64,") for src in page.images) and len(page.images) == 3
 
 

@@ -73,8 +73,8 @@ def _flagged_table(records: list[dict]) -> str:
         rid = record_id(r)
         cells = [
             f"<td class='video' data-sort='{escape(rid)}' title='{escape(str(r.get('file') or ''))}'>{_video_name(rid)}</td>",
-            f"<td data-sort='{escape(str(r.get('verdict')))}'>{_badge(str(r.get('verdict')))}</td>",
-            _offset(r.get("av_offset_ms"), r.get("av_offset_frames")),
+            f"<td data-sort='{escape(str(r.get('verdict')))}'>{_badge(str(r.get('verdict')))}{_reason(r.get('verdict_reason'))}</td>",
+            _offset(r.get("av_offset_ms"), r.get("av_offset_frames"), r.get("av_offset_ci_ms")),
             _num(r.get("confidence"), "{:.2f}"), _num(r.get("min_dist"), "{:.2f}"), _num(r.get("p_sync"), "{:.2f}"),
             _num(r.get("duration_s"), "{:.1f}"),
             f"<td>{_thumbnail(r.get('mouth_strip_png_b64'))}</td>",
@@ -122,10 +122,18 @@ def _num(value, fmt: str) -> str:
     return f"<td class='num' data-sort='{float(value)!r}'>{escape(text)}</td>"
 
 
-def _offset(ms, frames) -> str:
+def _reason(reason) -> str:
+    return f"<span class='sub'>{escape(str(reason))}</span>" if reason else ""
+
+
+def _offset(ms, frames, ci=None) -> str:
     if not isinstance(ms, (int, float)):
         return "<td class='num' data-sort=''>&ndash;</td>"
-    below = f"<span class='sub'>{int(frames):+d} frames</span>" if isinstance(frames, (int, float)) else ""
+    below = ""
+    if isinstance(ci, list) and len(ci) == 2 and all(isinstance(v, (int, float)) for v in ci):
+        below += f"<span class='sub'>{float(ci[0]):+.0f}…{float(ci[1]):+.0f} ms</span>"
+    if isinstance(frames, (int, float)):
+        below += f"<span class='sub'>{int(frames):+d} frames</span>"
     return f"<td class='num' data-sort='{float(ms)!r}'>{float(ms):+.0f} ms{below}</td>"
 
 
