@@ -393,7 +393,7 @@ def _fill_timeline(tr: TrackReport, ts: TrackScore, calibration: Calibration | N
     for row in tr.timeline:
         frames = row.pop("av_offset_frames")
         row["av_offset_ms"] = None if frames is None else round(frames * ms_per_frame - bias, 1)
-    drift = drift_ms_per_min(tr.timeline, ms_per_frame)
+    drift = drift_ms_per_min(tr.timeline, ms_per_frame, proto.timeline_hop_s / proto.timeline_window_s)
     if drift is not None:
         tr.drift_ms_per_min, tr.drift_ci_ms_per_min = drift
     window = proto.window_frames * ms_per_frame / 1000.0

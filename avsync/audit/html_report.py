@@ -73,7 +73,8 @@ def _flagged_table(records: list[dict]) -> str:
         rid = record_id(r)
         cells = [
             f"<td class='video' data-sort='{escape(rid)}' title='{escape(str(r.get('file') or ''))}'>{_video_name(rid)}</td>",
-            f"<td data-sort='{escape(str(r.get('verdict')))}'>{_badge(str(r.get('verdict')))}{_reason(r.get('verdict_reason'))}</td>",
+            f"<td data-sort='{escape(str(r.get('verdict')))}'>"
+            f"{_badge(str(r.get('verdict')))}{_reason(r.get('verdict_reason'))}</td>",
             _offset(r.get("av_offset_ms"), r.get("av_offset_frames"), r.get("av_offset_ci_ms")),
             _num(r.get("confidence"), "{:.2f}"), _num(r.get("min_dist"), "{:.2f}"), _num(r.get("p_sync"), "{:.2f}"),
             _num(r.get("duration_s"), "{:.1f}"),

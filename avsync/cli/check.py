@@ -13,6 +13,10 @@ from avsync.exit_codes import CANT_CREATE
 from avsync.report import SyncReport
 
 
+def _interval(ci: list[float] | None) -> str:
+    return f" ({ci[0]:+.0f}…{ci[1]:+.0f})" if ci else ""
+
+
 def summary(report: SyncReport) -> str:
     name = Path(report.file).name
     if report.verdict == "error":
@@ -21,16 +25,12 @@ def summary(report: SyncReport) -> str:
              + ("" if report.calibrated is not False else " [uncalibrated model]")]
     if report.av_offset_ms is not None:
         side = "audio early" if report.av_offset_ms > 0 else "audio late" if report.av_offset_ms < 0 else "aligned"
-        ci = report.av_offset_ci_ms
-        interval = f" ({ci[0]:+.0f}…{ci[1]:+.0f})" if ci else ""
-        lines.append(f"  offset      {report.av_offset_ms:+.0f} ms{interval} = {report.av_offset_frames:+d} frames at "
-                     f"{report.fps:.2f} fps ({side})")
+        lines.append(f"  offset      {report.av_offset_ms:+.0f} ms{_interval(report.av_offset_ci_ms)} = "
+                     f"{report.av_offset_frames:+d} frames at {report.fps:.2f} fps ({side})")
         lines.append(f"  confidence  {report.confidence:.3f} (LSE-C)   min_dist {report.min_dist:.3f} (LSE-D)"
                      + (f"   p_sync {report.p_sync:.2f}" if report.p_sync is not None else ""))
     if report.drift_ms_per_min is not None:
-        ci = report.drift_ci_ms_per_min
-        interval = f" ({ci[0]:+.0f}…{ci[1]:+.0f})" if ci else ""
-        lines.append(f"  drift       {report.drift_ms_per_min:+.1f} ms/min{interval}")
+        lines.append(f"  drift       {report.drift_ms_per_min:+.1f} ms/min{_interval(report.drift_ci_ms_per_min)}")
     for seg in report.segments:
         lines.append(f"  segment     {seg['start_s']:.1f}-{seg['end_s']:.1f} s {seg['kind']}")
     lines.append(f"  faces       {len(report.tracks)} track(s)"

@@ -106,12 +106,13 @@ DRIFT_MIN_SPEECH = 0.5  # a window with less speech than this has no reliable of
 DRIFT_Z = 1.96  # the drift's interval is a 95% one
 
 
-def drift_ms_per_min(timeline: list[dict], frame_ms: float = 0.0,
+def drift_ms_per_min(timeline: list[dict], frame_ms: float = 0.0, hop_per_window: float = 1.0,
                      min_points: int = DRIFT_MIN_POINTS) -> tuple[float, list[float]] | None:
     """Slope of a robust line through confident per-window offsets, and its 95% interval, in ms
     per minute. A short clip's slope is mostly the noise of its 1 s offsets; the interval says so.
     The offsets are whole frames of ``frame_ms``: a drift of less than a frame over the clip cannot
-    show, so the interval is widened by that much."""
+    show, so the interval is widened by that much. ``hop_per_window`` is the timeline's hop over
+    its window length (below 1 where the windows overlap)."""
     points = [(r["start_s"], r["av_offset_ms"]) for r in timeline
               if r.get("av_offset_ms") is not None and r.get("speech", 0) >= DRIFT_MIN_SPEECH
               and (r.get("confidence") or 0) > 0]
@@ -128,7 +129,7 @@ def drift_ms_per_min(timeline: list[dict], frame_ms: float = 0.0,
     # (scipy's ranks; without its correction for tied offsets, which would only narrow it).
     # Neighbouring timeline windows overlap and share their offsets' errors, so sigma is taken for
     # the number of windows that do not overlap and scaled to the ranks of all pairs.
-    n = len(t) * _independent_share(timeline)
+    n = len(t) * min(1.0, hop_per_window)
     pairs = n * (n - 1) / 2
     share = min(1.0, DRIFT_Z * np.sqrt(n * (n - 1) * (2 * n + 5) / 18) / pairs) if pairs > 0 else 1.0
     lo = max(int(np.round(len(slopes) * (1 - share) / 2)) - 1, 0)
@@ -136,12 +137,3 @@ def drift_ms_per_min(timeline: list[dict], frame_ms: float = 0.0,
     unseen = frame_ms / np.ptp(t)
     return (round(float(np.median(slopes) * 60.0), 2),
             [round(float((slopes[lo] - unseen) * 60.0), 1), round(float((slopes[hi] + unseen) * 60.0), 1)])
-
-
-def _independent_share(timeline: list[dict]) -> float:
-    """hop / window of the timeline (1 where its windows do not overlap)."""
-    starts = np.array([r["start_s"] for r in timeline], dtype=float)
-    lengths = [r["end_s"] - r["start_s"] for r in timeline if "end_s" in r]
-    if len(starts) < 2 or not lengths:
-        return 1.0
-    return float(min(1.0, np.median(np.diff(np.sort(starts))) / np.median(lengths)))
