@@ -86,6 +86,8 @@ class FrontendConfig(YamlConfig):
     chunk_frames: int = 16
     frame_mmap_threshold_kb: int = 512
     landmark_every: int = 3
+    between_key_frames: str = "flow"
+    mesh_refine: bool = True
     key_opening_change: float = 0.08
     flow_roi_px: int = 96
     flow_roi_per_eye_dist: float = 1.6
@@ -94,6 +96,10 @@ class FrontendConfig(YamlConfig):
     flow_max_error_px: float = 0.5
     decode_threads: int = 0
     mouth_crop_from_rgb: bool = False
+
+    def __post_init__(self):
+        if self.between_key_frames not in ("flow", "interpolate"):
+            raise ValueError(f"between_key_frames must be flow or interpolate, not {self.between_key_frames!r}")
 
 
 @dataclass

@@ -5,6 +5,7 @@ import functools
 import os
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,8 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
         raise MediaError("no_video", f"no video stream: {path}")
     if audio is None and not info.has_audio:
         raise MediaError("no_audio", f"no audio stream (pass --audio FILE to pair one): {path}")
+    if audio is not None:
+        check_path(audio)  # before the front-end's work, not after it
     timings: dict[str, float] = {}
 
     tick = time.perf_counter()
@@ -122,20 +125,24 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
         _enough_left(path, decodable_s, info.video_duration_s, settings)
     timings["open"] = time.perf_counter() - tick
 
-    tick = time.perf_counter()
-    features = audio_features(path, audio, settings, info, audio_delay_s, audio_stream)
-    timings["features"] = time.perf_counter() - tick
+    # The audio is decoded and featurised on a thread while the face front-end runs: native code
+    # (FFmpeg, numpy, onnxruntime) does that work, so it uses the core the front-end leaves idle
+    # at its start and end instead of delaying it.
+    with ThreadPoolExecutor(1) as audio_thread:
+        features_job = audio_thread.submit(_timed, audio_features, path, audio, settings, info, audio_delay_s,
+                                           audio_stream)
+        tick = time.perf_counter()
+        bar = None
+        if progress:
+            from tqdm import tqdm
 
-    tick = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=n_frames, unit="frame", desc=Path(path).name[:30], leave=False)
-    tracks, decode_s, decode_errors = track_video(str(path), n_frames, step, settings.frontend,
-                                                  jobs or os.cpu_count() or 1, bar.update if bar else None)
-    if bar:
-        bar.close()
+            bar = tqdm(total=n_frames, unit="frame", desc=Path(path).name[:30], leave=False)
+        tracks, decode_s, decode_errors = track_video(str(path), n_frames, step, settings.frontend,
+                                                      jobs or os.cpu_count() or 1, bar.update if bar else None)
+        if bar:
+            bar.close()
+        front_s = time.perf_counter() - tick
+        features, timings["features"] = features_job.result()
     if decode_errors:
         _enough_left(path, decodable_s * (1 - decode_errors / max(n_frames * step, 1)), info.video_duration_s,
                      settings)
@@ -144,9 +151,14 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
     if scorer is not None and getattr(scorer, "needs_face_crops", False):
         add_face_crops(str(path), step, settings.frontend, tracks, scorer.face_crop_size, scorer.face_crop_scale)
     timings["decode"] = decode_s
-    timings["face"] = time.perf_counter() - tick - decode_s
+    timings["face"] = front_s - decode_s
     return Analysis(str(path), fps, fps * step, step, n_frames, duration, tracks, features, timings,
                     decode_errors=decode_errors, truncated=truncated)
+
+
+def _timed(fn, *args):
+    tick = time.perf_counter()
+    return fn(*args), time.perf_counter() - tick
 
 
 def _enough_left(path: str, decodable_s: float, expected_s: float, settings: Settings) -> None:

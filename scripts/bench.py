@@ -128,7 +128,7 @@ def main() -> None:
               f"{os.cpu_count()} cores were free), ffmpeg {floor_cpu:.2f}, ratio {res['cpu_ratio_to_decode']:.1f}",
               flush=True)
         print("   stage seconds: " + ", ".join(f"{k} {t.get(k, 0.0):.2f}" for k in STAGES)
-              + "   (decode is summed over front-end processes; face is front-end wall time minus decode)", flush=True)
+              + "   (features run on a thread beside the front-end; decode is summed over front-end processes; face is front-end wall time minus decode)", flush=True)
 
     cold = []
     for _ in range(args.repeat):

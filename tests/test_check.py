@@ -98,3 +98,28 @@ def test_two_processes_give_the_same_track_as_one(synthetic_clips, monkeypatch):
     assert len(two.tracks) == 1
     assert (two.tracks[0].frame_start, two.tracks[0].frame_end) == (one.tracks[0].frame_start, one.tracks[0].frame_end)
     assert two.av_offset_frames == one.av_offset_frames
+
+
+def test_a_missing_audio_file_is_reported_before_the_face_front_end_runs(synthetic_clips, monkeypatch, tmp_path):
+    import avsync.pipeline as pipeline
+    from avsync.media.errors import MediaError
+
+    def front_end(*args, **kwargs):
+        raise AssertionError("the front-end ran before the audio path was checked")
+
+    monkeypatch.setattr(pipeline, "track_video", front_end)
+    with pytest.raises(MediaError, match="no such file"):
+        pipeline.analyse(str(synthetic_clips["silent_video"]), audio=str(tmp_path / "missing.wav"))
+
+
+def test_audio_features_made_beside_the_front_end_equal_a_direct_call(synthetic_clips):
+    import numpy as np
+
+    import avsync.pipeline as pipeline
+    from avsync.config import Settings
+
+    path = str(synthetic_clips["matched"])
+    analysis = pipeline.analyse(path, jobs=1)
+    direct = pipeline.audio_features(path, None, Settings.load())
+    assert np.array_equal(analysis.audio.mfcc, direct.mfcc) and np.array_equal(analysis.audio.speech, direct.speech)
+    assert analysis.timings_s["features"] > 0 and len(analysis.tracks) == 1

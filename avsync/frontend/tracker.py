@@ -42,6 +42,8 @@ class _Live:
     since_key: int = 0
     to_roi: np.ndarray | None = None  # frame pixels -> the flow's square, fixed between key frames
     roi: np.ndarray | None = None  # the previous frame's square
+    key_frame_no: int = -1
+    pending: list = field(default_factory=list)  # (frame_no, time_s, frame) held until the next key frame
     rows: dict = field(default_factory=lambda: {k: [] for k in ("frames", "times", "boxes", "lips", "opening", "crops", "valid", "affine")})
 
 
@@ -87,7 +89,7 @@ class FaceTracker:
 
     def _new_mesh(self):
         return self._face_mesh.FaceMesh(
-            static_image_mode=False, max_num_faces=1, refine_landmarks=True,
+            static_image_mode=False, max_num_faces=1, refine_landmarks=self.cfg.mesh_refine,
             min_detection_confidence=self.cfg.min_detection_confidence, min_tracking_confidence=0.5)
 
     # -- per frame -------------------------------------------------------------------
@@ -102,6 +104,9 @@ class FaceTracker:
         self._drop_duplicates()
 
     def _step(self, track: _Live, frame, frame_no: int, time_s: float) -> None:
+        if self.cfg.between_key_frames == "interpolate":
+            self._step_interpolated(track, frame, frame_no, time_s)
+            return
         cfg = self.cfg
         gray = _gray(frame)
         points = None
@@ -123,12 +128,51 @@ class FaceTracker:
         else:
             track.since_key += 1
         track.points, track.misses = points, 0
+        self._append_found(track, frame, frame_no, time_s, points)
+
+    def _append_found(self, track: _Live, frame, frame_no: int, time_s: float, points: np.ndarray,
+                      box: np.ndarray | None = None) -> None:
+        cfg = self.cfg
         matrix = mouth_transform(points, cfg.mouth_crop_width, cfg.mouth_crop_height, cfg.mouth_crop_width_per_eye_dist,
                                  cfg.mouth_crop_shift_y)
-        source = _rgb(frame) if cfg.mouth_crop_from_rgb else gray
+        source = _rgb(frame) if cfg.mouth_crop_from_rgb else _gray(frame)
         mouth = aligned_mouth_crop(source, matrix, cfg.mouth_crop_width, cfg.mouth_crop_height)
-        self._append(track.rows, frame_no, time_s, track.box.copy(), points[LIPS].copy(), mouth_opening(points), mouth,
-                     True, matrix.astype(np.float32))
+        box = track.box.copy() if box is None else box
+        self._append(track.rows, frame_no, time_s, box, points[LIPS].copy(), mouth_opening(points), mouth, True,
+                     matrix.astype(np.float32))
+
+    # -- key frames with interpolated landmarks between them ------------------------------
+    def _step_interpolated(self, track: _Live, frame, frame_no: int, time_s: float) -> None:
+        """FaceMesh every ``landmark_every`` frames; the frames between wait for the next key frame
+        and take landmarks interpolated between the two (no optical flow, no extra key frames)."""
+        cfg = self.cfg
+        if track.points is not None and not track.misses and len(track.pending) + 1 < cfg.landmark_every:
+            track.pending.append((frame_no, time_s, frame))
+            return
+        points = self._landmarks(track, frame)
+        self._flush_pending(track, points, frame_no)
+        if points is None:
+            track.misses += 1
+            if track.misses > cfg.max_gap_frames:
+                self._retire(track)
+            else:
+                self._append(track.rows, frame_no, time_s, track.box, None, np.nan, None, False, None)
+            return
+        track.points, track.misses, track.key_frame_no = points, 0, frame_no
+        self._append_found(track, frame, frame_no, time_s, points)
+
+    def _flush_pending(self, track: _Live, points: np.ndarray | None, frame_no: int) -> None:
+        """Crops for the held frames, their landmarks interpolated between the last key frame and
+        ``points`` at ``frame_no``; held at the last key frame's when the face was lost (None)."""
+        held, track.pending = track.pending, []
+        for held_no, held_time, frame in held:
+            if points is None:
+                found = track.points
+            else:
+                a = (held_no - track.key_frame_no) / (frame_no - track.key_frame_no)
+                found = ((1 - a) * track.points + a * points).astype(np.float32)
+            self._append_found(track, frame, held_no, held_time, found,
+                               np.array([*found.min(axis=0), *found.max(axis=0)], dtype=np.float64))
 
     def _landmarks(self, track: _Live, frame) -> np.ndarray | None:
         """FaceMesh on a square crop around the track's box: (478, 2) frame pixels, or None."""
@@ -203,6 +247,7 @@ class FaceTracker:
                 keep.append(track)
 
     def _retire(self, track: _Live) -> None:
+        self._flush_pending(track, None, -1)
         if track in self._live:
             self._live.remove(track)
         built = build_track(track.track_id, track.rows, self.cfg)
