@@ -115,12 +115,8 @@ class FaceTracker:
         if points is None:
             points = self._landmarks(track, frame)
             if points is None:
-                track.misses += 1
                 track.roi = None
-                if track.misses > cfg.max_gap_frames:
-                    self._retire(track)
-                else:
-                    self._append(track.rows, frame_no, time_s, track.box, None, np.nan, None, False, None)
+                self._lost(track, frame_no, time_s)
                 return
             track.since_key, track.key_opening = 0, mouth_opening(points)
             if cfg.landmark_every > 1:
@@ -128,14 +124,22 @@ class FaceTracker:
         else:
             track.since_key += 1
         track.points, track.misses = points, 0
-        self._append_found(track, frame, frame_no, time_s, points)
+        self._append_found(track, frame, frame_no, time_s, points, gray=gray)
+
+    def _lost(self, track: _Live, frame_no: int, time_s: float) -> None:
+        """FaceMesh found no face: end the track after ``max_gap_frames`` misses, else record a gap."""
+        track.misses += 1
+        if track.misses > self.cfg.max_gap_frames:
+            self._retire(track)
+        else:
+            self._append(track.rows, frame_no, time_s, track.box, None, np.nan, None, False, None)
 
     def _append_found(self, track: _Live, frame, frame_no: int, time_s: float, points: np.ndarray,
-                      box: np.ndarray | None = None) -> None:
+                      box: np.ndarray | None = None, gray: np.ndarray | None = None) -> None:
         cfg = self.cfg
         matrix = mouth_transform(points, cfg.mouth_crop_width, cfg.mouth_crop_height, cfg.mouth_crop_width_per_eye_dist,
                                  cfg.mouth_crop_shift_y)
-        source = _rgb(frame) if cfg.mouth_crop_from_rgb else _gray(frame)
+        source = _rgb(frame) if cfg.mouth_crop_from_rgb else (_gray(frame) if gray is None else gray)
         mouth = aligned_mouth_crop(source, matrix, cfg.mouth_crop_width, cfg.mouth_crop_height)
         box = track.box.copy() if box is None else box
         self._append(track.rows, frame_no, time_s, box, points[LIPS].copy(), mouth_opening(points), mouth, True,
@@ -152,11 +156,7 @@ class FaceTracker:
         points = self._landmarks(track, frame)
         self._flush_pending(track, points, frame_no)
         if points is None:
-            track.misses += 1
-            if track.misses > cfg.max_gap_frames:
-                self._retire(track)
-            else:
-                self._append(track.rows, frame_no, time_s, track.box, None, np.nan, None, False, None)
+            self._lost(track, frame_no, time_s)
             return
         track.points, track.misses, track.key_frame_no = points, 0, frame_no
         self._append_found(track, frame, frame_no, time_s, points)
@@ -171,8 +171,7 @@ class FaceTracker:
             else:
                 a = (held_no - track.key_frame_no) / (frame_no - track.key_frame_no)
                 found = ((1 - a) * track.points + a * points).astype(np.float32)
-            self._append_found(track, frame, held_no, held_time, found,
-                               np.array([*found.min(axis=0), *found.max(axis=0)], dtype=np.float64))
+            self._append_found(track, frame, held_no, held_time, found, landmark_box(found))
 
     def _landmarks(self, track: _Live, frame) -> np.ndarray | None:
         """FaceMesh on a square crop around the track's box: (478, 2) frame pixels, or None."""
@@ -188,7 +187,7 @@ class FaceTracker:
         marks = faces[0].landmark
         pts = np.array([(m.x * size, m.y * size) for m in marks], dtype=np.float32)
         pts = (pts - to_crop[:, 2]) / scale
-        track.box = np.array([*pts.min(axis=0), *pts.max(axis=0)], dtype=np.float64)
+        track.box = landmark_box(pts)
         return pts
 
     def _flow(self, track: _Live, gray: np.ndarray) -> np.ndarray | None:
@@ -260,6 +259,11 @@ class FaceTracker:
             self._retire(track)
         self._detector.close()
         return sorted(self._done, key=lambda t: (t.frame_start, t.track_id))
+
+
+def landmark_box(points: np.ndarray) -> np.ndarray:
+    """[x0, y0, x1, y1] around the landmarks."""
+    return np.array([*points.min(axis=0), *points.max(axis=0)], dtype=np.float64)
 
 
 def _apply(affine: np.ndarray, points: np.ndarray) -> np.ndarray:
