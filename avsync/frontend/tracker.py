@@ -108,10 +108,9 @@ class FaceTracker:
             self._step_interpolated(track, frame, frame_no, time_s)
             return
         cfg = self.cfg
-        gray = _gray(frame)
         points = None
         if track.points is not None and not track.misses and track.since_key + 1 < cfg.landmark_every:
-            points = self._flow(track, gray)
+            points = self._flow(track, frame)
         if points is None:
             points = self._landmarks(track, frame)
             if points is None:
@@ -120,11 +119,11 @@ class FaceTracker:
                 return
             track.since_key, track.key_opening = 0, mouth_opening(points)
             if cfg.landmark_every > 1:
-                self._start_flow(track, gray, points)
+                self._start_flow(track, frame, points)
         else:
             track.since_key += 1
         track.points, track.misses = points, 0
-        self._append_found(track, frame, frame_no, time_s, points, gray=gray)
+        self._append_found(track, frame, frame_no, time_s, points)
 
     def _lost(self, track: _Live, frame_no: int, time_s: float) -> None:
         """FaceMesh found no face: end the track after ``max_gap_frames`` misses, else record a gap."""
@@ -135,12 +134,14 @@ class FaceTracker:
             self._append(track.rows, frame_no, time_s, track.box, None, np.nan, None, False, None)
 
     def _append_found(self, track: _Live, frame, frame_no: int, time_s: float, points: np.ndarray,
-                      box: np.ndarray | None = None, gray: np.ndarray | None = None) -> None:
+                      box: np.ndarray | None = None) -> None:
         cfg = self.cfg
         matrix = mouth_transform(points, cfg.mouth_crop_width, cfg.mouth_crop_height, cfg.mouth_crop_width_per_eye_dist,
                                  cfg.mouth_crop_shift_y)
-        source = _rgb(frame) if cfg.mouth_crop_from_rgb else (_gray(frame) if gray is None else gray)
-        mouth = aligned_mouth_crop(source, matrix, cfg.mouth_crop_width, cfg.mouth_crop_height)
+        if cfg.mouth_crop_from_rgb:
+            mouth = aligned_mouth_crop(_rgb(frame), matrix, cfg.mouth_crop_width, cfg.mouth_crop_height)
+        else:
+            mouth = _warp_gray(frame, matrix, (cfg.mouth_crop_width, cfg.mouth_crop_height))
         box = track.box.copy() if box is None else box
         self._append(track.rows, frame_no, time_s, box, points[LIPS].copy(), mouth_opening(points), mouth, True,
                      matrix.astype(np.float32))
@@ -180,7 +181,7 @@ class FaceTracker:
         side = self.cfg.mesh_crop_scale * max(track.box[2] - track.box[0], track.box[3] - track.box[1])
         scale = size / max(side, 1.0)
         to_crop = np.array([[scale, 0, size / 2 - scale * cx], [0, scale, size / 2 - scale * cy]])
-        crop = cv2.warpAffine(_rgb(frame), to_crop, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        crop = _warp_rgb(frame, to_crop, (size, size))
         faces = graph_output(track.mesh, crop, "multi_face_landmarks")
         if not faces:
             return None
@@ -190,7 +191,7 @@ class FaceTracker:
         track.box = landmark_box(pts)
         return pts
 
-    def _flow(self, track: _Live, gray: np.ndarray) -> np.ndarray | None:
+    def _flow(self, track: _Live, frame) -> np.ndarray | None:
         """The last frame's landmarks carried to this one by optical flow, or None when in doubt.
 
         The flow runs on a small square around lips and eyes, resampled to ``flow_roi_px`` with the
@@ -199,7 +200,7 @@ class FaceTracker:
         if track.roi is None:
             return None
         size = cfg.flow_roi_px
-        roi = cv2.warpAffine(gray, track.to_roi, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        roi = _warp_gray(frame, track.to_roi, (size, size))
         before = _apply(track.to_roi, track.points[FLOWED]).reshape(-1, 1, 2)
         params = dict(winSize=(cfg.flow_window_px, cfg.flow_window_px), maxLevel=cfg.flow_pyramid_levels,
                       criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
@@ -221,15 +222,14 @@ class FaceTracker:
         track.roi = roi
         return points
 
-    def _start_flow(self, track: _Live, gray: np.ndarray, points: np.ndarray) -> None:
+    def _start_flow(self, track: _Live, frame, points: np.ndarray) -> None:
         """At a key frame: the square the flow will run on until the next one."""
         size = self.cfg.flow_roi_px
         eye_dist = float(np.linalg.norm(points[EYE_OUTER_RIGHT] - points[EYE_OUTER_LEFT]))
         scale = size / max(self.cfg.flow_roi_per_eye_dist * eye_dist, 1.0)
         centre = points[FLOWED].mean(axis=0)
         track.to_roi = np.array([[scale, 0, size / 2 - scale * centre[0]], [0, scale, size / 2 - scale * centre[1]]])
-        track.roi = cv2.warpAffine(gray, track.to_roi, (size, size), flags=cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_REPLICATE)
+        track.roi = _warp_gray(frame, track.to_roi, (size, size))
 
     @staticmethod
     def _append(rows, frame_no, time_s, box, lips, opening, crop, valid, affine) -> None:
@@ -274,10 +274,19 @@ def _rgb(frame) -> np.ndarray:
     return frame if isinstance(frame, np.ndarray) else frame.rgb
 
 
-def _gray(frame) -> np.ndarray:
+def _warp_rgb(frame, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A bilinear warp of the RGB frame, black outside it (FaceMesh's input)."""
     if isinstance(frame, np.ndarray):
-        return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
-    return frame.gray
+        return cv2.warpAffine(frame, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return frame.warp_rgb(matrix, size)
+
+
+def _warp_gray(frame, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A bilinear warp of the grey frame, edges repeated (the flow's square, the mouth crop)."""
+    if not isinstance(frame, np.ndarray):
+        return frame.warp_gray(matrix, size, cv2.BORDER_REPLICATE)
+    gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
+    return cv2.warpAffine(gray, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def build_track(track_id: int, rows: dict, cfg: FrontendConfig) -> MouthTrack | None:

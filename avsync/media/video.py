@@ -18,8 +18,9 @@ from avsync.media.errors import MediaError
 
 
 class DecodedFrame:
-    """One decoded frame: its luma plane at once, RGB only when something asks for it (the face
-    detector and FaceMesh see few frames; mouth crops and optical flow need only grey)."""
+    """One decoded frame, converted only as far as its reader asks: the front-end mostly wants small
+    warped squares of it (FaceMesh's input, the flow's square, the mouth crop), and those are warped
+    straight from the YUV planes, so the whole frame is converted to RGB only for the face detector."""
 
     __slots__ = ("_frame", "_gray", "_rgb")
 
@@ -42,29 +43,76 @@ class DecodedFrame:
     def rgb(self) -> np.ndarray:
         if self._rgb is None:
             self._rgb = self._frame.to_ndarray(format="rgb24")
-            self._frame = None if self._gray is not None else self._frame
         return self._rgb
+
+    def warp_gray(self, matrix: np.ndarray, size: tuple[int, int], border: int) -> np.ndarray:
+        """``cv2.warpAffine`` of :attr:`gray` (bilinear): the luma plane is warped, and only the
+        small result is stretched to full range (within two grey levels of warping :attr:`gray`)."""
+        import cv2
+
+        planes = _yuv_planes(self._frame)
+        if planes is None:
+            return cv2.warpAffine(self.gray, matrix, size, flags=cv2.INTER_LINEAR, borderMode=border)
+        out = cv2.warpAffine(planes[0], matrix, size, flags=cv2.INTER_LINEAR, borderMode=border)
+        return out if _full_range(self._frame) else cv2.LUT(out, _LIMITED_TO_FULL)
+
+    def warp_rgb(self, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """``cv2.warpAffine`` of :attr:`rgb` (bilinear, black outside the frame), warped from the
+        4:2:0 planes and converted to RGB at the output's size (BT.601 limited range, as FFmpeg's
+        own conversion; within a few levels of it). Other formats convert the whole frame."""
+        import cv2
+
+        w, h = size
+        planes = _yuv_planes(self._frame)
+        if planes is None or len(planes) != 3 or _full_range(self._frame) or w % 2 or h % 2:
+            return cv2.warpAffine(self.rgb, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        y, u, v = planes
+        matrix = np.asarray(matrix, np.float64)
+        # chroma pixel c sits at luma (2c + 0.5) in both the output and the frame
+        chroma = np.hstack([matrix[:, :2], (0.25 * matrix[:, :2].sum(axis=1) + 0.5 * matrix[:, 2] - 0.25)[:, None]])
+        out = [cv2.warpAffine(y, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=16)]
+        out += [cv2.warpAffine(c, chroma, (w // 2, h // 2), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                               borderValue=128) for c in (u, v)]
+        i420 = np.concatenate([p.ravel() for p in out]).reshape(h * 3 // 2, w)
+        return cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
 
 
 # Limited-range (16..235) luma stretched to 0..255, as an RGB conversion followed by a grey
 # conversion would give it.
 _LIMITED_TO_FULL = np.clip(np.round((np.arange(256) - 16) * 255.0 / 219.0), 0, 255).astype(np.uint8)
 _PLANAR_YUV = {"yuv420p", "yuv422p", "yuv444p", "yuvj420p", "yuvj422p", "yuvj444p", "nv12", "nv21"}
+_YUV420 = {"yuv420p", "yuvj420p"}
 
 
 def luma(frame) -> np.ndarray:
     """(H, W) uint8 full-range grey from a PyAV frame; the Y plane is read in place when it is one."""
-    name = frame.format.name
-    if name not in _PLANAR_YUV:
+    planes = _yuv_planes(frame)
+    if planes is None:
         return frame.to_ndarray(format="gray")
-    plane = frame.planes[0]
-    rows = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, :frame.width]
-    full = name.startswith("yuvj") or getattr(frame, "color_range", 1) == 2
-    if full:
-        return rows.copy()
+    if _full_range(frame):
+        return planes[0].copy()
     import cv2
 
-    return cv2.LUT(rows, _LIMITED_TO_FULL)
+    return cv2.LUT(planes[0], _LIMITED_TO_FULL)
+
+
+def _yuv_planes(frame) -> tuple[np.ndarray, ...] | None:
+    """Views of a planar YUV frame's planes (Y alone for NV12/NV21, whose chroma is interleaved),
+    or None for other formats."""
+    name = frame.format.name
+    if name not in _PLANAR_YUV:
+        return None
+    def view(plane, height, width):
+        return np.frombuffer(plane, np.uint8).reshape(height, plane.line_size)[:, :width]
+    y = view(frame.planes[0], frame.height, frame.width)
+    if name not in _YUV420:
+        return (y,)
+    ch, cw = (frame.height + 1) // 2, (frame.width + 1) // 2
+    return y, view(frame.planes[1], ch, cw), view(frame.planes[2], ch, cw)
+
+
+def _full_range(frame) -> bool:
+    return frame.format.name.startswith("yuvj") or getattr(frame, "color_range", 1) == 2
 
 
 @dataclass
