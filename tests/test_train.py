@@ -240,6 +240,23 @@ def test_val_sources_are_held_out_of_training_and_scored(tmp_path):
     assert "train: 2 clips" in log and "val: 1 train-split clips of 2 held-out sources (none of: c/absent)" in log
 
 
+def test_train_cli_overrides_the_configs_cache_and_seed(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from avsync.cli.train import train
+    from avsync.train import loop
+
+    seen = []
+    monkeypatch.setattr(loop, "train", lambda cfg, out, **kw: seen.append(cfg) or {})
+    cfg_path = tmp_path / "c.yaml"
+    cfg_path.write_text(yaml.safe_dump({"cache_dir": "a", "seed": 5, "epochs": 1}))
+    result = CliRunner().invoke(train, ["--config", str(cfg_path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0 and (seen[-1].cache_dir, seen[-1].seed) == ("a", 5)
+    result = CliRunner().invoke(train, ["--config", str(cfg_path), "--out", str(tmp_path / "o"),
+                                        "--cache", "b", "--seed", "7"])
+    assert result.exit_code == 0 and (seen[-1].cache_dir, seen[-1].seed) == ("b", 7)
+
+
 def test_train_cli_reports_a_missing_cache(tmp_path):
     from click.testing import CliRunner
 

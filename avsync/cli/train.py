@@ -15,11 +15,13 @@ from avsync.cli import options
               help="Run folder: checkpoints, train.log, metrics.csv, tb/. Default: runs/<config name>.")
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
               help="Override the config's cache_dir (the folder `avsync prepare` wrote).")
+@click.option("--seed", type=int, default=None,
+              help="Override the config's seed: another draw of the same design (its run folder records it).")
 @click.option("--resume", is_flag=True, help="Continue from OUT/last.safetensors when it exists.")
 @options.progress
 @options.common
-def train(config_path: str | None, out_dir: str | None, cache_dir: str | None, resume: bool, progress: bool | None,
-          config_dir: str | None) -> None:
+def train(config_path: str | None, out_dir: str | None, cache_dir: str | None, seed: int | None, resume: bool,
+          progress: bool | None, config_dir: str | None) -> None:
     """Train the SyncNet-lite model on a prepared cache.
 
     Multi-process / multi-GPU: `torchrun --nproc_per_node N -m avsync.cli.train --config ...`
@@ -42,6 +44,8 @@ def train(config_path: str | None, out_dir: str | None, cache_dir: str | None, r
         options.fail(f"{config_path}: {exc}")
     if cache_dir:
         cfg = cfg.replace(cache_dir=cache_dir)
+    if seed is not None:
+        cfg = cfg.replace(seed=seed)
     out = Path(out_dir) if out_dir else Path("runs") / Path(config_path).stem
     from avsync.train.loop import train as run
 
