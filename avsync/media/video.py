@@ -22,12 +22,19 @@ class DecodedFrame:
     warped squares of it (FaceMesh's input, the flow's square, the mouth crop), and those are warped
     straight from the YUV planes, so the whole frame is converted to RGB only for the face detector."""
 
-    __slots__ = ("_frame", "_gray", "_rgb")
+    __slots__ = ("_frame", "_gray", "_rgb", "_planes")
 
     def __init__(self, frame):
         self._frame = frame
         self._gray = None
         self._rgb = None
+        self._planes = False  # not looked up yet; None: not planar YUV
+
+    def _yuv(self) -> tuple[np.ndarray, ...] | None:
+        """The plane views, made once: a frame is warped up to four times."""
+        if self._planes is False:
+            self._planes = _yuv_planes(self._frame)
+        return self._planes
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -50,7 +57,7 @@ class DecodedFrame:
         small result is stretched to full range (within two grey levels of warping :attr:`gray`)."""
         import cv2
 
-        planes = _yuv_planes(self._frame)
+        planes = self._yuv()
         if planes is None:
             return cv2.warpAffine(self.gray, matrix, size, flags=cv2.INTER_LINEAR, borderMode=border)
         out = cv2.warpAffine(planes[0], matrix, size, flags=cv2.INTER_LINEAR, borderMode=border)
@@ -63,7 +70,7 @@ class DecodedFrame:
         import cv2
 
         w, h = size
-        planes = _yuv_planes(self._frame)
+        planes = self._yuv()
         if planes is None or len(planes) != 3 or _full_range(self._frame) or w % 2 or h % 2:
             return cv2.warpAffine(self.rgb, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         y, u, v = planes
