@@ -85,3 +85,22 @@ def test_grey_from_the_luma_plane_matches_grey_from_rgb(synthetic_clips):
         from_rgb = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
         assert frame.gray.shape == from_rgb.shape and frame.gray.dtype == np.uint8
         assert np.abs(frame.gray.astype(float) - from_rgb).mean() < 2.0
+
+
+def test_tracking_runs_opencv_on_one_thread_and_gives_the_pool_back(synthetic_clips, monkeypatch):
+    seen = []
+    process = tracker_module.FaceTracker.process
+
+    def recorded(self, frame, frame_no, time_s):
+        seen.append(cv2.getNumThreads())
+        return process(self, frame, frame_no, time_s)
+
+    monkeypatch.setattr(tracker_module.FaceTracker, "process", recorded)
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        _track(synthetic_clips["matched"], monkeypatch, 3)
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)
+    assert seen and set(seen) == {1}

@@ -23,6 +23,8 @@ import threading
 import types
 import warnings
 
+import numpy as np
+
 from avsync.native_logs import NATIVE_LOG_LEVELS, VERBOSE_ENV
 
 
@@ -136,6 +138,11 @@ def graph_output(solution, image, stream: str):
     that ``SolutionBase.process`` builds on every call (about a fifth of a ms, 720 times in a
     60 s check). Uses SolutionBase's attributes as mediapipe 0.10.14, the pinned version, has them;
     tests/test_mediapipe_output.py compares it with ``process``."""
+    packet = _run_graph(solution, image, stream)
+    return None if packet is None else solution._get_packet_content(solution._output_stream_type_info[stream], packet)
+
+
+def _run_graph(solution, image, stream: str):
     solution._graph_outputs.clear()
     solution._simulated_timestamp += 33333  # what process() advances by: a 30 fps clock
     (name, kind), = solution._input_stream_type_info.items()
@@ -143,4 +150,40 @@ def graph_output(solution, image, stream: str):
         stream=name, packet=solution._make_packet(kind, image).at(solution._simulated_timestamp))
     solution._graph.wait_until_idle()
     packet = solution._graph_outputs.get(stream)
-    return None if packet is None else solution._get_packet_content(solution._output_stream_type_info[stream], packet)
+    return None if packet is None or packet.is_empty() else packet
+
+
+# One NormalizedLandmark as FaceMesh serialises it: field 1 of the list (tag 0x0a, 15 bytes long)
+# holding x, y and z as fixed32 fields (tags 0x0d, 0x15, 0x1d).
+_LANDMARK = np.dtype([("tag", "u1"), ("size", "u1"), ("tx", "u1"), ("x", "<f4"), ("ty", "u1"), ("y", "<f4"),
+                      ("tz", "u1"), ("z", "<f4")])
+_LANDMARK_TAGS = {"tag": 0x0A, "size": 15, "tx": 0x0D, "ty": 0x15, "tz": 0x1D}
+
+
+def first_face_landmarks(mesh, image) -> np.ndarray | None:
+    """FaceMesh's (N, 2) normalised x, y of the first face in ``image``, or None without a face.
+
+    Read from the serialised landmark list as an array: building N protobuf objects and reading
+    them back point by point costs more than the rest of the call's Python side. A list laid out
+    in any other way (a field left out or added) is parsed by protobuf instead."""
+    from mediapipe.python._framework_bindings import _packet_getter
+
+    packet = _run_graph(mesh, image, "multi_face_landmarks")
+    faces = None if packet is None else _packet_getter._get_serialized_proto_list(packet)
+    if not faces:
+        return None
+    xy = landmarks_xy(faces[0])
+    if xy is None:
+        marks = mesh._get_packet_content(mesh._output_stream_type_info["multi_face_landmarks"], packet)[0].landmark
+        xy = np.array([(m.x, m.y) for m in marks], np.float32)
+    return xy
+
+
+def landmarks_xy(data: bytes) -> np.ndarray | None:
+    """(N, 2) x, y of a serialised NormalizedLandmarkList laid out as FaceMesh writes it, else None."""
+    if len(data) % _LANDMARK.itemsize:
+        return None
+    rows = np.frombuffer(data, _LANDMARK)
+    if not all(np.all(rows[key] == value) for key, value in _LANDMARK_TAGS.items()):
+        return None
+    return np.stack([rows["x"], rows["y"]], axis=1)

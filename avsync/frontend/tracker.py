@@ -20,7 +20,7 @@ import numpy as np
 from avsync.config import FrontendConfig
 from avsync.frontend.landmarks import (EYE_OUTER_LEFT, EYE_OUTER_RIGHT, LIPS, aligned_mouth_crop, mouth_opening,
                                        mouth_transform)
-from avsync.frontend.mediapipe_solutions import graph_output
+from avsync.frontend.mediapipe_solutions import first_face_landmarks, graph_output
 from avsync.frontend.track import MouthTrack
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -182,11 +182,10 @@ class FaceTracker:
         scale = size / max(side, 1.0)
         to_crop = np.array([[scale, 0, size / 2 - scale * cx], [0, scale, size / 2 - scale * cy]])
         crop = _warp_rgb(frame, to_crop, (size, size))
-        faces = graph_output(track.mesh, crop, "multi_face_landmarks")
-        if not faces:
+        marks = first_face_landmarks(track.mesh, crop)
+        if marks is None:
             return None
-        marks = faces[0].landmark
-        pts = np.array([(m.x * size, m.y * size) for m in marks], dtype=np.float32)
+        pts = (marks.astype(np.float64) * size).astype(np.float32)
         pts = (pts - to_crop[:, 2]) / scale
         track.box = landmark_box(pts)
         return pts
