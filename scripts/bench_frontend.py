@@ -1,7 +1,10 @@
 """CPU seconds of the face front-end alone, in one process, with its MediaPipe runs counted; and
 the same, alternating, for another checkout of avsync.
 
-    python scripts/bench_frontend.py CLIP... [--repeat 3] [--against OLD_CHECKOUT] [--config-dir DIR]
+    python scripts/bench_frontend.py CLIP... [--repeat 3] [--against OLD_CHECKOUT] [--config-dir DIR] [--check JOBS]
+
+With --check JOBS it times the whole ``avsync.check(CLIP, jobs=JOBS)`` instead, after one check
+of CLIP to warm up: wall seconds, and CPU seconds of this process and its front-end workers.
 
 Each run is a fresh subprocess that tracks every frame of CLIP with one decoder thread, so its CPU
 seconds are those of this process only and change little with the machine's load (wall time on
@@ -53,11 +56,32 @@ def measure(clip: str, config_dir: str | None) -> dict:
     return {"cpu_s": time.process_time() - start, "frames": n, "tracks": len(tracks), **calls}
 
 
-def run_child(checkout: Path, clip: str, config_dir: str | None) -> dict:
+def measure_check(clip: str, config_dir: str | None, jobs: int) -> dict:
+    """One whole check of ``clip``, warm: imports, model and page cache loaded by a first one."""
+    import resource
+    import time
+
+    import avsync
+    from avsync.config import Settings
+
+    settings = Settings.load(config_dir)
+    avsync.check(clip, jobs=jobs, settings=settings)
+
+    def cpu() -> float:  # the workers of a check have exited, and been waited for, when it returns
+        return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (resource.RUSAGE_SELF,
+                                                                             resource.RUSAGE_CHILDREN)))
+    start_cpu, start = cpu(), time.perf_counter()
+    report = avsync.check(clip, jobs=jobs, settings=settings)
+    return {"wall_s": time.perf_counter() - start, "cpu_s": cpu() - start_cpu, "verdict": report.verdict}
+
+
+def run_child(checkout: Path, clip: str, config_dir: str | None, check_jobs: int | None = None) -> dict:
     env = dict(os.environ, PYTHONPATH=str(checkout))
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", clip]
     if config_dir:
         cmd += ["--config-dir", config_dir]
+    if check_jobs:
+        cmd += ["--check", str(check_jobs)]
     out = subprocess.run(cmd, env=env, cwd=checkout, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -68,27 +92,36 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--against", type=Path, help="another avsync checkout, run alternately with this one")
     ap.add_argument("--config-dir", help="YAML configs for both checkouts (default: each one's own)")
+    ap.add_argument("--check", type=int, metavar="JOBS", help="time the whole check with this many front-end processes")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(measure(args.clips[0], args.config_dir)))
+        result = (measure_check(args.clips[0], args.config_dir, args.check) if args.check
+                  else measure(args.clips[0], args.config_dir))
+        print(json.dumps(result))
         return
     checkouts = ([("against", args.against.resolve())] if args.against else []) + [("this", REPO)]
     for clip in args.clips:
         runs: dict[str, list[dict]] = {name: [] for name, _ in checkouts}
         for _ in range(args.repeat):
             for name, path in checkouts:
-                runs[name].append(run_child(path, clip, args.config_dir))
+                runs[name].append(run_child(path, clip, args.config_dir, args.check))
         medians = {}
         for name, _ in checkouts:
             cpu = [r["cpu_s"] for r in runs[name]]
             medians[name] = statistics.median(cpu)
             last = runs[name][-1]
-            print(f"{Path(clip).name} [{name}]: front-end {medians[name]:.2f} CPU s median "
-                  f"({min(cpu):.2f}-{max(cpu):.2f}, {len(cpu)} runs), {last['frames']} frames, "
-                  f"FaceMesh {last['facemesh']}, detector {last['detector']}, {last['tracks']} track(s)")
+            if args.check:
+                wall = [r["wall_s"] for r in runs[name]]
+                print(f"{Path(clip).name} [{name}]: check --jobs {args.check} {statistics.median(wall):.2f} s wall "
+                      f"({min(wall):.2f}-{max(wall):.2f}), {medians[name]:.2f} CPU s ({min(cpu):.2f}-{max(cpu):.2f}), "
+                      f"medians of {len(cpu)} runs; verdict {last['verdict']}")
+            else:
+                print(f"{Path(clip).name} [{name}]: front-end {medians[name]:.2f} CPU s median "
+                      f"({min(cpu):.2f}-{max(cpu):.2f}, {len(cpu)} runs), {last['frames']} frames, "
+                      f"FaceMesh {last['facemesh']}, detector {last['detector']}, {last['tracks']} track(s)")
         if args.against:
-            print(f"{Path(clip).name}: this / against = {medians['this'] / medians['against']:.3f}")
+            print(f"{Path(clip).name}: this / against = {medians['this'] / medians['against']:.3f} (CPU s)")
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int
 
     from avsync.frontend.mediapipe_solutions import native_stderr_hidden
 
-    # OpenCV splits even a 96 px warp over its thread pool, whose idle workers spin: on 2 cores
-    # that cost the front-end about a tenth of its CPU time and gained nothing.
+    # OpenCV splits even a 96 px warp over its thread pool, whose workers spin between calls:
+    # on 2 cores that cost the front-end in one process a tenth of its CPU time, for no gain.
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
