@@ -1,4 +1,7 @@
-"""graph_output skips SolutionBase.process's namedtuple; it must return what process returns."""
+"""graph_output skips SolutionBase.process's namedtuple, and first_face_landmarks its protobuf
+objects; both must return what process returns."""
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -10,6 +13,16 @@ def _landmarks(faces):
     return np.array([(m.x, m.y, m.z) for m in faces[0].landmark])
 
 
+@contextlib.contextmanager
+def _tracking_mesh():
+    with native_stderr_hidden():
+        mesh = face_mesh().FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
+        try:
+            yield mesh
+        finally:
+            mesh.close()
+
+
 @pytest.fixture(scope="module")
 def face():
     image, _ = _face()
@@ -17,14 +30,9 @@ def face():
 
 
 def test_facemesh_output_equals_process(face):
-    with native_stderr_hidden():
-        made = [face_mesh().FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True) for _ in range(2)]
-        try:
-            by_process = [_landmarks(made[0].process(face).multi_face_landmarks) for _ in range(3)]
-            by_graph = [_landmarks(graph_output(made[1], face, "multi_face_landmarks")) for _ in range(3)]
-        finally:
-            for mesh in made:
-                mesh.close()
+    with _tracking_mesh() as first, _tracking_mesh() as second:
+        by_process = [_landmarks(first.process(face).multi_face_landmarks) for _ in range(3)]
+        by_graph = [_landmarks(graph_output(second, face, "multi_face_landmarks")) for _ in range(3)]
     assert by_graph[0].shape == (478, 3)
     for a, b in zip(by_process, by_graph):  # tracking mode: the timestamps must advance as process's do
         np.testing.assert_array_equal(a, b)
@@ -49,20 +57,12 @@ def test_first_face_landmarks_equal_the_protobuf_ones(face, monkeypatch):
     from avsync.frontend import mediapipe_solutions as mps
 
     def run():
-        with native_stderr_hidden():
-            mesh = face_mesh().FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
-            try:
-                return [mps.first_face_landmarks(mesh, face) for _ in range(2)], mps.first_face_landmarks(
-                    mesh, np.zeros_like(face))
-            finally:
-                mesh.close()
+        with _tracking_mesh() as mesh:
+            return [mps.first_face_landmarks(mesh, face) for _ in range(2)], mps.first_face_landmarks(
+                mesh, np.zeros_like(face))
 
-    with native_stderr_hidden():
-        mesh = face_mesh().FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
-        try:
-            faces = [graph_output(mesh, face, "multi_face_landmarks") for _ in range(2)]
-        finally:
-            mesh.close()
+    with _tracking_mesh() as mesh:
+        faces = [graph_output(mesh, face, "multi_face_landmarks") for _ in range(2)]
     expected = [_landmarks(f)[:, :2].astype(np.float32) for f in faces]
     assert mps.landmarks_xy(faces[0][0].SerializeToString()) is not None  # the array reader is the one used
     fast = run()
