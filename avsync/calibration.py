@@ -5,8 +5,9 @@ carries the same recording). For one scorer (see :class:`avsync.scoring.sidecar.
 
 - ``min_confidence``: the largest threshold that leaves at most ``target_flag_rate`` of the genuine
   clips below it (called ``mismatch``);
-- ``p_sync``: a logistic regression of genuine-vs-mismatched on confidence (scikit-learn), stored
-  as slope and intercept in raw confidence units;
+- ``p_sync``: a logistic regression of genuine-vs-mismatched on confidence and offset ambiguity
+  (scikit-learn), stored as slopes and intercept in raw units: another voice gives a weak minimum
+  and, more often than the face's own audio, resamples that find theirs elsewhere;
 - ``offset_bias_ms``: the median offset of the genuine clips above the threshold and not
   ambiguous (the model's zero);
 - ``offset_error_ms``: the smallest error that, added in quadrature to each clip's own bootstrap
@@ -89,20 +90,22 @@ def choose_threshold(genuine: list[float], target_flag_rate: float) -> float:
     return float(np.floor(values[min(allowed, len(values) - 1)] * 1e4 - 0.5) / 1e4)
 
 
-def fit_p_sync(genuine: list[float], mismatched: list[float]) -> dict[str, float]:
-    """Logistic map confidence -> P(audio belongs to the face), in raw confidence units. The
-    feature is standardised for the fit so that the default L2 penalty means the same for every
+def fit_p_sync(genuine: list[OffsetEstimate], mismatched: list[OffsetEstimate]) -> dict[str, float]:
+    """Logistic map (confidence, ambiguity) -> P(audio belongs to the face), in raw units. The
+    features are standardised for the fit so that the default L2 penalty means the same for every
     scorer's confidence scale; classes are weighted equally whatever their counts."""
     from sklearn.linear_model import LogisticRegression
 
-    x = np.r_[genuine, mismatched].astype(float)
+    x = np.array([[e.confidence, e.ambiguity] for e in [*genuine, *mismatched]], float).reshape(-1, 2)
     y = np.r_[np.ones(len(genuine)), np.zeros(len(mismatched))].astype(int)
     if len(np.unique(y)) < 2:
         raise ValueError("p_sync needs both genuine and mismatched scores")
-    mu, sigma = float(x.mean()), float(x.std()) or 1.0
-    model = LogisticRegression(class_weight="balanced").fit(((x - mu) / sigma)[:, None], y)
-    w, b = float(model.coef_[0, 0]), float(model.intercept_[0])
-    return {"slope": round(w / sigma, 6), "intercept": round(b - w * mu / sigma, 6)}
+    mu, sigma = x.mean(axis=0), x.std(axis=0)
+    sigma[sigma == 0] = 1.0
+    model = LogisticRegression(class_weight="balanced").fit((x - mu) / sigma, y)
+    w = model.coef_[0] / sigma
+    b = float(model.intercept_[0] - (model.coef_[0] * mu / sigma).sum())
+    return {"slope": round(float(w[0]), 6), "ambiguity_slope": round(float(w[1]), 6), "intercept": round(b, 6)}
 
 
 def fit_offset_error(estimates: list[OffsetEstimate], bias_ms: float, level: float) -> float:
@@ -123,9 +126,9 @@ def fit_calibration(genuine: list[dict], mismatched: list[dict], cfg: VerdictCon
                     digest: str) -> Calibration:
     """One calibration from measurement rows (see :func:`measurement_row`)."""
     gen = [OffsetEstimate(**r["estimate"]) for r in genuine if r["estimate"] is not None]
-    mis = [r["estimate"]["confidence"] for r in mismatched if r["estimate"] is not None]
+    mis = [OffsetEstimate(**r["estimate"]) for r in mismatched if r["estimate"] is not None]
     threshold = choose_threshold([e.confidence for e in gen], target_flag_rate)
-    params = fit_p_sync([e.confidence for e in gen], mis)
+    params = fit_p_sync(gen, mis)
     # the offset error describes locked estimates: a clip the rule would not judge (ambiguous) or
     # whose reading is a gross error (another minimum, beyond ci_mode_radius_ms) is left out of it
     kept = [e for e in gen if e.confidence >= threshold and e.ambiguity <= cfg.ci_max_ambiguity]
@@ -195,7 +198,8 @@ def format_summary(name: str, calibration: Calibration, out_of_fold: dict, skipp
     gen, mis = out_of_fold["genuine"], out_of_fold["mismatched"]
     lines = [
         f"{name}: min_confidence {calibration.min_confidence:.4f}   "
-        f"p_sync = 1 / (1 + exp(-({p['slope']:.3f} * confidence + {p['intercept']:.3f})))",
+        f"p_sync = 1 / (1 + exp(-({p['slope']:.3f} * confidence {p.get('ambiguity_slope', 0.0):+.3f} * ambiguity "
+        f"{p['intercept']:+.3f})))",
         f"  offset bias {calibration.offset_bias_ms:+.1f} ms (subtracted), offset error {calibration.offset_error_ms:.1f} ms "
         "(added in quadrature to each clip's interval)",
         "  out of fold (each source judged by a calibration fitted on the others):",

@@ -56,12 +56,14 @@ def min_confidence(calibration: Calibration | None) -> float:
     return calibration.min_confidence if calibration else 0.0
 
 
-def p_sync(confidence: float | None, calibration: Calibration | None) -> float | None:
-    """Calibrated probability that the audio belongs to the face (logistic fit by ``avsync calibrate``)."""
+def p_sync(confidence: float | None, calibration: Calibration | None, ambiguity: float = 0.0) -> float | None:
+    """Calibrated probability that the audio belongs to the face (logistic fit by ``avsync calibrate``
+    on confidence and offset ambiguity; a calibration written before ambiguity was a feature has no
+    ``ambiguity_slope`` and reads confidence alone)."""
     params = calibration.p_sync if calibration else None
     if confidence is None or not params:
         return None
-    z = params["slope"] * confidence + params["intercept"]
+    z = params["slope"] * confidence + params.get("ambiguity_slope", 0.0) * ambiguity + params["intercept"]
     return float(1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))))
 
 
@@ -78,7 +80,7 @@ def offset_interval(est: OffsetEstimate, calibration: Calibration | None) -> tup
 
 def decide(est: OffsetEstimate, calibration: Calibration | None, cfg: VerdictConfig) -> Decision:
     offset, lo, hi = offset_interval(est, calibration)
-    p = p_sync(est.confidence, calibration)
+    p = p_sync(est.confidence, calibration, est.ambiguity)
     ci = [round(lo, 1), round(hi, 1)] if math.isfinite(lo) and math.isfinite(hi) else None
 
     def out(verdict: str, reason: str | None = None) -> Decision:

@@ -58,16 +58,28 @@ def test_cross_fit_leaves_each_source_out():
     assert sum(e["estimate"]["confidence"] < whole.min_confidence for e in genuine) == 0
 
 
-def test_p_sync_is_increasing_in_confidence():
-    params = fit_p_sync([0.8, 0.9, 1.0, 1.2, 0.7], [0.1, 0.2, 0.05, 0.3])
-    assert params["slope"] > 0
+def _estimates(confidences, ambiguities):
+    return [OffsetEstimate(0.0, 10.0, 10.0, c, 1.0, a) for c, a in zip(confidences, ambiguities)]
 
-    def p(c):
-        return 1 / (1 + math.exp(-(params["slope"] * c + params["intercept"])))
 
-    assert p(1.0) > 0.5 > p(0.1)
+def test_p_sync_rises_with_confidence_and_falls_with_ambiguity():
+    genuine = _estimates([0.8, 0.9, 1.0, 1.2, 0.7, 0.6], [0.0, 0.05, 0.0, 0.0, 0.3, 0.0])
+    mismatched = _estimates([0.1, 0.2, 0.05, 0.3, 0.5, 0.4], [0.6, 0.4, 0.8, 0.2, 0.7, 0.5])
+    params = fit_p_sync(genuine, mismatched)
+    assert params["slope"] > 0 > params["ambiguity_slope"]
+
+    def p(c, a):
+        return 1 / (1 + math.exp(-(params["slope"] * c + params["ambiguity_slope"] * a + params["intercept"])))
+
+    assert p(1.0, 0.0) > 0.5 > p(0.1, 0.6)
+    assert p(0.5, 0.0) > p(0.5, 0.6)
     with pytest.raises(ValueError):
-        fit_p_sync([0.5, 0.6], [])
+        fit_p_sync(genuine, [])
+
+
+def test_p_sync_fits_when_ambiguity_never_varies():
+    params = fit_p_sync(_estimates([0.8, 0.9, 1.0], [0.0] * 3), _estimates([0.1, 0.2, 0.05], [0.0] * 3))
+    assert params["slope"] > 0 and params["ambiguity_slope"] == 0.0
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +122,9 @@ def test_calibrate_writes_the_checkpoints_sidecar_that_check_reads(clip_folder, 
     report = check(clip_folder / "talk0.mp4", scorer=str(weights), jobs=1)
     assert report.calibrated is True and report.offset_bias_ms == cal["offset_bias_ms"]
     assert report.confidence >= cal["min_confidence"]  # no genuine clip flagged at the fitted threshold
-    expected = 1 / (1 + math.exp(-(cal["p_sync"]["slope"] * report.confidence + cal["p_sync"]["intercept"])))
+    p = cal["p_sync"]
+    expected = 1 / (1 + math.exp(-(p["slope"] * report.confidence + p["ambiguity_slope"] * report.offset_ambiguity
+                                   + p["intercept"])))
     assert report.p_sync == pytest.approx(expected, abs=1e-3)
 
     # a second run reads the cached analyses and fits the same values

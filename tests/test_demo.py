@@ -39,16 +39,16 @@ def test_demo_exits_zero_and_says_so(demo_run):
 def test_demo_prints_the_three_verdicts_and_offsets(demo_run):
     found = rows(demo_run[0].stdout)
     assert {name: verdict for name, (verdict, _) in found.items()} == {
-        "genuine": "in_sync", "audio_late_200ms": "out_of_sync", "another_voice": "mismatch"}
+        "genuine": "in_sync", "audio_late_300ms": "out_of_sync", "another_voice": "mismatch"}
     assert abs(found["genuine"][1]) <= 1.5 * FRAME_MS
-    late = found["audio_late_200ms"][1]
-    assert late < 0 and late == pytest.approx(-200, abs=1.5 * FRAME_MS)  # the zero's error, as genuine above
-    assert late - found["genuine"][1] == pytest.approx(-200, abs=FRAME_MS)
+    late = found["audio_late_300ms"][1]
+    assert late < 0 and late == pytest.approx(-300, abs=1.5 * FRAME_MS)  # the zero's error, as genuine above
+    assert late - found["genuine"][1] == pytest.approx(-300, abs=FRAME_MS)
 
 
 def test_demo_writes_clips_and_readable_pictures(demo_run):
     _, out = demo_run
-    for name in ("genuine", "audio_late_200ms", "another_voice"):
+    for name in ("genuine", "audio_late_300ms", "another_voice"):
         assert (out / f"{name}.mp4").stat().st_size > 10_000
         picture = (out / f"{name}.png").read_bytes()
         assert picture[:8] == b"\x89PNG\r\n\x1a\n" and len(picture) > 10_000
@@ -71,7 +71,7 @@ def test_a_verdict_that_differs_is_named_and_exits_1(tmp_path, monkeypatch):
     from avsync.cli import demo
     from avsync.report import SyncReport
 
-    answers = {"genuine": ("in_sync", 10.0), "audio_late_200ms": ("out_of_sync", -190.0),
+    answers = {"genuine": ("in_sync", 10.0), "audio_late_300ms": ("out_of_sync", -290.0),
                "another_voice": ("in_sync", -20.0)}
     monkeypatch.setattr(demo, "write_clips", lambda out: {name: out / f"{name}.mp4" for name in answers})
     table_scorer = SimpleNamespace(describe=lambda: {"name": "table"})

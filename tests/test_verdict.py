@@ -62,6 +62,18 @@ def test_weak_matches_are_mismatch():
     assert weak_far.verdict == "mismatch" and weak_far.reason == "weak_match_outside_tolerance"
 
 
+def test_p_sync_falls_with_ambiguity_when_the_calibration_weighs_it():
+    weighed = Calibration("digest", min_confidence=0.1, offset_bias_ms=20.0, offset_error_ms=30.0,
+                          p_sync={"slope": 10.0, "ambiguity_slope": -8.0, "intercept": -1.0})
+    cfg = VerdictConfig(ambiguous_max_p_sync=0.6)
+    # p_sync 0.88 at confidence 0.3 without the ambiguity term (CAL: a calibration from before it), 0.40 with it
+    assert decide(est(0.0, ambiguity=0.3, confidence=0.3), CAL, cfg).reason == "ambiguous_offset"
+    d = decide(est(0.0, ambiguity=0.3, confidence=0.3), weighed, cfg)
+    assert d.p_sync == pytest.approx(1 / (1 + np.exp(-(10.0 * 0.3 - 8.0 * 0.3 - 1.0))))
+    assert (d.verdict, d.reason) == ("mismatch", "ambiguous_weak_match")
+    assert decide(est(0.0, confidence=0.3), weighed, cfg).p_sync == decide(est(0.0, confidence=0.3), CAL, cfg).p_sync
+
+
 def test_uncalibrated_uses_no_other_models_numbers():
     d = decide(OffsetEstimate(-300.0, 5.0, 5.0, 0.001, 1.0), None, VerdictConfig())
     assert d.p_sync is None

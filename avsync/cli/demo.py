@@ -24,7 +24,7 @@ class Variant:
 
 VARIANTS = (
     Variant("genuine", "in_sync", "the face's own voice"),
-    Variant("audio_late_200ms", "out_of_sync", "the same voice, 200 ms late", {"audio_delay_s": 0.2}),
+    Variant("audio_late_300ms", "out_of_sync", "the same voice, 300 ms late", {"audio_delay_s": 0.3}),
     Variant("another_voice", "mismatch", "someone else speaking other words", OTHER_VOICE),
 )
 
@@ -54,7 +54,7 @@ def line(variant: Variant, report) -> str:
               help="folder for the three clips (and the pictures with --plot)")
 @click.option("--plot", is_flag=True, help="also write each clip's offset curve and timeline as DIR/NAME.png")
 def command(out_dir, plot, config_dir, model):
-    """Make three talking-face clips (genuine, audio 200 ms late, another voice) and check each.
+    """Make three talking-face clips (genuine, audio 300 ms late, another voice) and check each.
 
     Nothing is downloaded: the clips are drawn from a public-domain portrait shipped with avsync.
     Exit code: 0 when all three verdicts are the expected ones, 1 when one differs.

@@ -22,7 +22,7 @@ BLOCK = "calibration"
 class Calibration:
     weights_sha256: str
     min_confidence: float = 0.0
-    p_sync: dict[str, float] | None = None  # {"slope", "intercept"} in raw confidence units
+    p_sync: dict[str, float] | None = None  # {"slope", "ambiguity_slope", "intercept"} in raw units
     offset_bias_ms: float = 0.0  # median offset of genuine clips: subtracted from every reading
     offset_error_ms: float = 0.0  # the model's own offset error, added in quadrature to the clip's interval
     fitted_on: dict[str, Any] = field(default_factory=dict)
