@@ -82,7 +82,6 @@ class FrontendConfig(YamlConfig):
     mouth_crop_width_per_eye_dist: float = 1.1
     mouth_crop_shift_y: float = 0.0
     parallel_min_frames: int = 500
-    worker_startup_frames: int = 250
     chunk_frames: int = 16
     frame_mmap_threshold_kb: int = 512
     landmark_every: int = 3

@@ -1,5 +1,6 @@
 """End to end on synthetic talking-face clips, with the training-free baseline and the default scorer."""
 import json
+import time
 
 import pytest
 
@@ -84,17 +85,28 @@ def test_video_without_audio_is_an_error(synthetic_clips):
 
 def test_two_processes_give_the_same_track_as_one(synthetic_clips, monkeypatch):
     from avsync.config import Settings
+    from avsync.frontend import segments
 
     settings = Settings.load()
     settings.frontend.parallel_min_frames = 50
-    settings.frontend.worker_startup_frames = 10
-    from avsync.frontend.segments import segment_bounds
-    from avsync.media.video import VideoReader
+    handoffs = []
 
-    reader = VideoReader(synthetic_clips["delayed"])
-    assert len(segment_bounds(len(reader), 2, 10, reader.seek_points())) == 3  # a key frame to split at
+    class Recorded(segments.Handoff):
+        def __init__(self, *args):
+            super().__init__(*args)
+            handoffs.append(self)
+
+    monkeypatch.setattr(segments, "Handoff", Recorded)
+    process = segments.FaceTracker.process
+
+    def slow(self, *args):  # 150 frames: this process must not finish before the worker has started
+        time.sleep(0.02)
+        return process(self, *args)
+
+    monkeypatch.setattr(segments.FaceTracker, "process", slow)
     one = avsync.check(synthetic_clips["delayed"], scorer="baseline", jobs=1, settings=settings)
     two = avsync.check(synthetic_clips["delayed"], scorer="baseline", jobs=2, settings=settings)
+    assert len(handoffs) == 1 and len(handoffs[0].segments) == 1  # the worker tracked a part
     assert len(two.tracks) == 1
     assert (two.tracks[0].frame_start, two.tracks[0].frame_end) == (one.tracks[0].frame_start, one.tracks[0].frame_end)
     assert two.av_offset_frames == one.av_offset_frames

@@ -1,7 +1,7 @@
 """Run the tracker over a video, in one process or split into segments over several processes.
 
 MediaPipe does not get faster with threads, so the second core is used by a second process
-working on the second half of the video; tracks are stitched where the halves meet.
+working on the second part of the video; tracks are stitched where the parts meet.
 """
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ from avsync.frontend.tracker import FaceTracker, iou
 
 
 def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int,
-                progress=None) -> tuple[list[MouthTrack], float, int]:
+                progress=None, handoff=None) -> tuple[list[MouthTrack], float, int]:
     """Track frames ``start:stop``; returns the tracks, the seconds spent decoding and the
-    packets skipped because they do not decode."""
+    packets skipped because they do not decode. ``handoff(frame, decode_share)``, asked before
+    each frame, may return an earlier stop: the frames from there on go to other processes."""
     import cv2
 
     from avsync.frontend.mediapipe_solutions import native_stderr_hidden
@@ -33,12 +34,12 @@ def track_range(path: str, step: int, cfg: FrontendConfig, start: int, stop: int
     cv2.setNumThreads(1)
     try:
         with native_stderr_hidden():
-            return _track_range(path, step, cfg, start, stop, progress)
+            return _track_range(path, step, cfg, start, stop, progress, handoff)
     finally:
         cv2.setNumThreads(threads)
 
 
-def _track_range(path, step, cfg, start, stop, progress):
+def _track_range(path, step, cfg, start, stop, progress, handoff):
     from avsync.memory import mmap_frame_buffers
     from avsync.media.video import VideoReader
 
@@ -47,7 +48,7 @@ def _track_range(path, step, cfg, start, stop, progress):
     tracker = FaceTracker(cfg)
     decode_s = 0.0
     frames = reader.frames(start, stop)
-    done = 0
+    done, began = 0, time.perf_counter()
     while True:
         tick = time.perf_counter()
         item = next(frames, None)
@@ -56,11 +57,16 @@ def _track_range(path, step, cfg, start, stop, progress):
             break
         index, time_s, frame = item
         row = int(np.searchsorted(reader.indices, index))  # a frame lost to damage leaves a gap
+        if handoff is not None:
+            stop = min(stop, handoff(row, decode_s / max(time.perf_counter() - began, 1e-9)) or stop)
+            if row >= stop:
+                break
         tracker.process(frame, row, time_s)
         done += 1
         if progress is not None and done == cfg.chunk_frames:
             progress(done)
             done = 0
+    frames.close()
     if progress is not None and done:
         progress(done)
     return tracker.finish(), decode_s, reader.decode_errors
@@ -93,26 +99,22 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
                 progress=None) -> tuple[list[MouthTrack], float, int]:
     """Returns the tracks, the decode seconds and the undecodable packets (summed over processes).
 
-    This process tracks the first segment while ``jobs - 1`` spawned workers start up and
-    track the rest; the first segment is longer by the frames a worker would track during its
-    start-up, so both finish together.
+    This process tracks from the start while ``jobs - 1`` spawned workers start up; once they
+    are ready, what is left is split so that all finish together (:class:`Handoff`).
     """
     from avsync.media.video import VideoReader
 
     jobs = max(1, min(jobs, n_frames // max(cfg.parallel_min_frames // 2, 1)))
-    if jobs > 1:
-        starts = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames).seek_points()
-        bounds = segment_bounds(n_frames, jobs, cfg.worker_startup_frames, starts)
-        jobs = len(bounds) - 1
     if not cfg.decode_threads:  # the cores no other front-end process of this check is using
         cfg = dataclasses.replace(cfg, decode_threads=max(1, (os.cpu_count() or 1) // jobs))
-    if jobs == 1:  # also when the video has no key frame to start a second segment at
+    if jobs == 1:
         return track_range(path, step, cfg, 0, n_frames, progress)
-    segments = list(zip(bounds[:-1], bounds[1:]))
+    keys = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames).seek_points()
     with ProcessPoolExecutor(jobs - 1, mp_context=mp.get_context("spawn")) as pool:
-        futures = [_submit(pool, path, step, cfg, a, b) for a, b in segments[1:]]
-        parts = [track_range(path, step, cfg, *segments[0], progress)]
-        for (a, b), future in zip(segments[1:], futures):
+        ready = [_submit(pool, warm_up) for _ in range(jobs - 1)]
+        handoff = Handoff(pool, ready, (path, step, cfg), n_frames, keys, cfg.parallel_min_frames // 4)
+        parts = [track_range(path, step, cfg, 0, n_frames, progress, handoff)]
+        for (a, b), future in zip(handoff.segments, handoff.futures):
             part = _result(future)
             if part is None:
                 # spawn cannot start workers when the caller's main module is not a file (stdin,
@@ -127,9 +129,61 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
     return tracks, sum(p[1] for p in parts), sum(p[2] for p in parts)
 
 
-def _submit(pool, *args):
+def warm_up() -> None:
+    """Imports and MediaPipe's libraries, in a fresh worker, before it is given frames."""
+    from avsync.frontend.mediapipe_solutions import face_detection, face_mesh
+    from avsync.media import video  # noqa: F401
+
+    face_detection(), face_mesh()
+
+
+class Handoff:
+    """Asked by the calling process before each frame: once every worker has warmed up (or one
+    failed to), the frames left are split over this process and the workers, and the workers are
+    given theirs; this process then stops at the first split.
+
+    A worker starts reading at the key frame before its first frame, so it is given that many
+    fewer frames (weighted by ``decode_share``, the share of the calling process's time spent
+    decoding) and does no more work than the others."""
+
+    def __init__(self, pool, ready, args: tuple, n_frames: int, keys: np.ndarray, min_frames: int):
+        self.pool, self.ready, self.args, self.n_frames, self.keys = pool, ready, args, n_frames, keys
+        self.min_frames = max(min_frames, 1)  # no process is given fewer frames than this
+        self.segments: list[tuple[int, int]] = []
+        self.futures: list = []
+        self.stop: int | None = None
+
+    def __call__(self, frame: int, decode_share: float) -> int | None:
+        if self.stop is None and all(f is None or f.done() for f in self.ready):
+            workers = 0 if any(f is None or f.exception() is not None for f in self.ready) else len(self.ready)
+            parts = max(1, min(workers + 1, (self.n_frames - frame) // self.min_frames))
+            bounds = split_bounds(frame, self.n_frames, parts, self.keys, decode_share)
+            self.segments = list(zip(bounds[1:-1], bounds[2:]))
+            self.futures = [_submit(self.pool, track_range, *self.args, a, b) for a, b in self.segments]
+            self.stop = bounds[1]
+        return self.stop
+
+
+def split_bounds(first: int, n_frames: int, parts: int, keys: np.ndarray, decode_share: float = 0.0) -> list[int]:
+    """``[first, ..., n_frames]``: frames ``first:n_frames`` in ``parts`` segments of equal work,
+    where a segment that does not start at a seek point in ``keys`` also decodes the frames back
+    to the one before it, each costing ``decode_share`` of a tracked frame. Segments that would
+    be empty are dropped."""
+    keys = np.asarray(keys, np.int64)
+    bounds = [first]
+    for i in range(1, parts):
+        b = first + (n_frames - first) * i / parts
+        before = keys[keys <= b]
+        lead_in = b - (before[-1] if len(before) else 0)
+        b = int(round(b + decode_share * lead_in * (parts - i) / parts))
+        if bounds[-1] < b < n_frames:
+            bounds.append(b)
+    return bounds + [n_frames]
+
+
+def _submit(pool, fn, *args):
     try:
-        return pool.submit(track_range, *args)
+        return pool.submit(fn, *args)
     except BrokenProcessPool:
         return None
 
@@ -139,20 +193,6 @@ def _result(future):
         return None if future is None else future.result()
     except BrokenProcessPool:
         return None
-
-
-def segment_bounds(n_frames: int, jobs: int, head_start: int, starts: np.ndarray | None = None) -> list[int]:
-    """Frame bounds of at most ``jobs`` segments; the first is ``head_start`` frames longer than
-    the others. With ``starts``, each later segment begins at the nearest of those frames
-    (segments that would be empty are dropped)."""
-    head_start = min(max(head_start, 0), n_frames // jobs)
-    rest = (n_frames - head_start) / jobs
-    inner = [int(round(head_start + rest * i)) for i in range(1, jobs)]
-    if starts is not None:
-        starts = np.asarray(starts, np.int64)
-        starts = starts[(starts > 0) & (starts < n_frames)]
-        inner = [int(starts[np.abs(starts - b).argmin()]) for b in inner] if len(starts) else []
-    return [0] + sorted({b for b in inner if 0 < b < n_frames}) + [n_frames]
 
 
 def stitch(before: list[MouthTrack], after: list[MouthTrack], min_iou: float) -> list[MouthTrack]:
