@@ -197,8 +197,9 @@ def _rows(path):
         return list(csv.DictReader(fh))
 
 
-def test_train_end_to_end_and_resume_matches_uninterrupted(cache, tmp_path, monkeypatch):
-    cfg = _cfg(cache)
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_train_end_to_end_and_resume_matches_uninterrupted(cache, tmp_path, monkeypatch, ema_decay):
+    cfg = _cfg(cache, ema_decay=ema_decay)
     straight = loop.train(cfg, tmp_path / "a", progress=False)
     assert {"train_loss", "dev_acc_w5", "dev_acc_ctx15", "dev_acc_clip", "dev_acc_w5_real"} <= set(straight)
     for name in ("last.safetensors", "last.json", "last.optim.pt", "best.safetensors", "config.yaml", "train.log"):
@@ -228,6 +229,11 @@ def test_train_end_to_end_and_resume_matches_uninterrupted(cache, tmp_path, monk
     b, _ = load_checkpoint(tmp_path / "b" / "last.safetensors")
     for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.allclose(pa.float(), pb.float(), atol=1e-5), name
+    trained = torch.load(tmp_path / "a" / "last.optim.pt", weights_only=True).get("trained")
+    # with an average the checkpoint holds it, and the weights as trained go to the optimizer file
+    assert (trained is not None) == bool(ema_decay)
+    if trained is not None:
+        assert not torch.allclose(trained["visual.head.3.weight"], a.state_dict()["visual.head.3.weight"])
 
 
 def test_val_sources_are_held_out_of_training_and_scored(tmp_path):

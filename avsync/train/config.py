@@ -39,6 +39,9 @@ class TrainConfig(YamlConfig):
     # selection set that is neither trained on nor reported (the dev split is reported).
     val_sources: list[str] = field(default_factory=list)
     select_metric: str = "dev_acc_ctx15"  # which dev_* or val_* metric picks best.safetensors
+    # > 0: the checkpoints, and the metrics, are an exponential moving average of the weights
+    # (BatchNorm statistics included) with this decay per step; 0: the weights as trained.
+    ema_decay: float = 0.0
     augment: bool = True
     model: ModelConfig = field(default_factory=ModelConfig)
     aug: AugmentConfig = field(default_factory=AugmentConfig)

@@ -223,6 +223,7 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
 
     model = SyncNetLite(cfg.model).to(ctx.device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    ema = _ema(model, cfg.ema_decay)
     start_epoch, best, history = 0, -math.inf, {}
     last = out / LAST
     if resume and last.exists():
@@ -232,6 +233,10 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
         if state is not None:
             opt.load_state_dict(state["optimizer"])
             best = float(state.get("best", -math.inf))
+            if ema is not None and "trained" in state:  # the checkpoint holds the average
+                ema.module.load_state_dict(loaded.state_dict())
+                ema.n_averaged.fill_(1)
+                model.load_state_dict(state["trained"])
         start_epoch = int(meta["epoch"]) + 1
         history = meta.get("metrics", {})
     log = RunLog(out, ctx.is_main, start_epoch - 1)
@@ -299,16 +304,19 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
+            if ema is not None:
+                ema.update_parameters(model)
             tot += torch.tensor([loss.item() * len(hit), hit.sum().item(), len(hit)], dtype=torch.float64)
             bar.set_postfix(loss=f"{tot[0] / tot[2]:.3f}", acc=f"{tot[1] / tot[2]:.3f}")
         bar.close()
         tot = D.all_reduce_sum(tot, ctx)
+        kept = model if ema is None else ema.module  # what is scored and saved
         metrics = {"train_loss": float(tot[0] / tot[2]), "train_acc": float(tot[1] / tot[2]), "lr": lr,
-                   "scale": float(model.scale().item())}
+                   "scale": float(kept.scale().item())}
         if (epoch + 1) % cfg.dev_every == 0 or epoch + 1 == cfg.epochs:
             for prefix, held_out in (("dev", dev_clips), ("val", val_clips)):
                 if held_out:
-                    metrics.update(dev_metrics(model, held_out, cfg, ctx, settings, prefix))
+                    metrics.update(dev_metrics(kept, held_out, cfg, ctx, settings, prefix))
         metrics["seconds"] = time.time() - t_start
         if ctx.is_main:
             score = metrics.get(cfg.select_metric, float("nan"))
@@ -316,15 +324,28 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
             if improved:
                 best = score
             train_dict = cfg.to_dict()
-            save_checkpoint(last, model, epoch=epoch, metrics=metrics, train_config=train_dict,
-                            optim_state={"optimizer": opt.state_dict(), "best": best, "epoch": epoch})
+            optim_state = {"optimizer": opt.state_dict(), "best": best, "epoch": epoch}
+            if ema is not None:
+                optim_state["trained"] = model.state_dict()
+            save_checkpoint(last, kept, epoch=epoch, metrics=metrics, train_config=train_dict, optim_state=optim_state)
             if improved or not (out / BEST).exists():
-                save_checkpoint(out / BEST, model, epoch=epoch, metrics=metrics, train_config=train_dict)
+                save_checkpoint(out / BEST, kept, epoch=epoch, metrics=metrics, train_config=train_dict)
             log.info(_summary(epoch, cfg.epochs, metrics) + (" *" if improved else ""))
             log.epoch(epoch, metrics)
         D.barrier(ctx)
     log.close()
     return metrics
+
+
+def _ema(model: SyncNetLite, decay: float):
+    """A moving average of ``model``'s weights and BatchNorm statistics, or None when ``decay`` is 0."""
+    if not decay:
+        return None
+    if not 0 < decay < 1:
+        raise ValueError(f"ema_decay must be in [0, 1), not {decay}")
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _summary(epoch: int, epochs: int, m: dict[str, Any]) -> str:
