@@ -19,6 +19,7 @@ offset in ms against the applied shift and against the clip's own measured offse
 40 ms of 0, and ROC AUC and EER of `confidence`, genuine against another clip's audio.
 
     python scripts/eval_dev.py --model baseline [--json OUT] [--manifest ../shared/corpus/manifest.csv]
+    python scripts/eval_dev.py --split train --source filby89/spectre ...   # train sources a model never saw
 """
 from __future__ import annotations
 
@@ -167,6 +168,8 @@ def main(argv=None) -> int:
     parser.add_argument("--manifest", default=str(DEFAULT_MANIFEST), help="corpus manifest.csv (default: %(default)s)")
     parser.add_argument("--split", default="dev")
     parser.add_argument("--category", default="real")
+    parser.add_argument("--source", action="append", metavar="REPO",
+                        help="only clips of this source repository (repeatable), e.g. train sources no model saw")
     parser.add_argument("--model", action="append", help="scorer, repeatable (default: the default model)")
     parser.add_argument("--json", dest="json_out", help="write per-clip rows and the summary to this JSON file")
     parser.add_argument("--negatives", type=int, default=3, help="other clips' audio per clip (default 3, as calibrate)")
@@ -187,8 +190,10 @@ def main(argv=None) -> int:
         print(f"eval_dev: error: no manifest at {args.manifest}", file=sys.stderr)
         return 3
     entries = read_sources([args.manifest], split=[args.split], category=[args.category])
+    entries = [e for e in entries if not args.source or e.source in args.source]
     if not entries:
-        print(f"eval_dev: error: no {args.split}/{args.category} clips in {args.manifest}", file=sys.stderr)
+        print(f"eval_dev: error: no {args.split}/{args.category} clips{' of ' + ', '.join(args.source) if args.source else ''}"
+              f" in {args.manifest}", file=sys.stderr)
         return 3
     settings = Settings.load(args.config_dir)
     try:

@@ -55,3 +55,31 @@ def test_local_curves_follow_a_change_of_offset():
     assert rows[0]["av_offset_frames"] == 0
     assert rows[-2]["av_offset_frames"] == -6
     assert all(r["end_s"] - r["start_s"] == pytest.approx(1.0) for r in rows)
+
+
+def _short_clip_matrix():
+    """20 windows, offsets -3..3: the true offset 0 is compared on every window; offset +3 only on
+    the first 10 (the rest would need audio past the end), where it happens to read lowest."""
+    dists = np.full((20, 7), 1.0)
+    dists[:, 3] = 0.8
+    dists[10:, 6] = np.nan
+    dists[:10, 6] = 0.5
+    return dists, np.arange(-3, 4)
+
+
+def test_the_offset_rests_on_enough_windows_and_the_confidence_on_the_whole_curve():
+    dists, offsets = _short_clip_matrix()
+    plain = search_offset(dists, offsets, min_coverage=0.5)
+    assert plain.best_k == 3  # half the windows: a noisy mean wins the minimum
+    found = search_offset(dists, offsets, min_coverage=0.5, offset_coverage=0.9)
+    assert found.best_k == 0 and found.min_dist == pytest.approx(0.8)
+    assert found.confidence == pytest.approx(plain.confidence)  # median minus the whole curve's minimum
+    assert np.array_equal(found.curve, plain.curve, equal_nan=True)
+
+
+def test_enough_windows_admit_far_offsets_of_a_long_clip_and_nothing_covered_falls_back():
+    dists, offsets = _short_clip_matrix()
+    assert search_offset(dists, offsets, min_coverage=0.5, offset_coverage=0.9, enough_windows=10).best_k == 3
+    assert search_offset(dists, offsets, min_coverage=0.5, offset_coverage=0.9, enough_windows=11).best_k == 0
+    dists[15:] = np.nan  # no offset is compared on 90% of the windows: the best of the whole curve
+    assert search_offset(dists, offsets, min_coverage=0.5, offset_coverage=0.9).best_k == 3

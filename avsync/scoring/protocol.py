@@ -31,29 +31,41 @@ class OffsetCurve:
 
 
 def average_curve(dists: np.ndarray, include: np.ndarray | None = None,
-                  min_coverage: float = 0.0) -> tuple[np.ndarray, int]:
+                  min_coverage: float = 0.0, enough_windows: float = np.inf) -> tuple[np.ndarray, int]:
     """Mean over windows for each offset, skipping masked (NaN) pairs and excluded windows; an
-    offset compared on fewer than ``min_coverage`` of the windows is NaN."""
+    offset compared on fewer than ``min_coverage`` of the windows (or than ``enough_windows``,
+    when that is fewer) is NaN."""
     if include is not None:
         dists = dists[include]
     if dists.size == 0:
         return np.full(dists.shape[1], np.nan), 0
     counts = np.sum(~np.isnan(dists), axis=0)
     sums = np.nansum(dists, axis=0)
-    enough = (counts > 0) & (counts >= min_coverage * len(dists))
+    enough = (counts > 0) & (counts >= np.minimum(min_coverage * len(dists), enough_windows))
     curve = np.where(enough, sums / np.maximum(counts, 1), np.nan)
     return curve, int(len(dists))
 
 
 def search_offset(dists: np.ndarray, offsets: np.ndarray, include: np.ndarray | None = None,
-                  min_coverage: float = 0.0) -> OffsetCurve | None:
+                  min_coverage: float = 0.0, offset_coverage: float = 0.0,
+                  enough_windows: float = np.inf) -> OffsetCurve | None:
+    """The curve, its best offset and the confidence (median minus minimum of the curve).
+
+    With ``offset_coverage`` above ``min_coverage`` the best offset is sought only among the
+    offsets compared on at least that share of the windows or on ``enough_windows``, when there
+    are any: a mean over fewer windows is noisier, and the minimum over offsets picks noise (far
+    offsets of a short clip). The confidence still reads the whole curve."""
     curve, n = average_curve(dists, include, min_coverage)
     if n == 0 or np.all(np.isnan(curve)):
         return None
-    best = int(np.nanargmin(curve))
+    candidates = curve
+    if offset_coverage > min_coverage:
+        covered, _ = average_curve(dists, include, offset_coverage, enough_windows)
+        candidates = covered if np.isfinite(covered).any() else curve
+    best = int(np.nanargmin(candidates))
     min_dist = float(curve[best])
-    confidence = float(np.nanmedian(curve) - min_dist)
-    return OffsetCurve(offsets, curve, int(offsets[best]), _refine(curve, offsets, best), min_dist, confidence, n)
+    confidence = float(np.nanmedian(curve) - np.nanmin(curve))
+    return OffsetCurve(offsets, curve, int(offsets[best]), _refine(candidates, offsets, best), min_dist, confidence, n)
 
 
 def _refine(curve: np.ndarray, offsets: np.ndarray, best: int) -> float:
@@ -92,7 +104,8 @@ def local_curves(dists: np.ndarray, offsets: np.ndarray, times_s: np.ndarray, in
 
 
 def bootstrap_offsets(dists: np.ndarray, offsets: np.ndarray, include: np.ndarray, times_s: np.ndarray,
-                      block_s: float, resamples: int, seed: int, min_coverage: float = 0.0) -> np.ndarray:
+                      block_s: float, resamples: int, seed: int, min_coverage: float = 0.0,
+                      enough_windows: float = np.inf) -> np.ndarray:
     """Sub-frame best k of ``resamples`` block-bootstrap replicates of the curve: the included
     windows are cut into blocks of ``block_s`` seconds (neighbouring windows overlap, so they are
     resampled together) and blocks are drawn with replacement. NaN where a replicate has no curve;
@@ -113,7 +126,7 @@ def bootstrap_offsets(dists: np.ndarray, offsets: np.ndarray, include: np.ndarra
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=resamples).astype(float)
     total, seen, n = draws @ sums, draws @ counts, draws @ rows
-    enough = (seen > 0) & (seen >= min_coverage * n[:, None])
+    enough = (seen > 0) & (seen >= np.minimum(min_coverage * n[:, None], enough_windows))
     curves = np.where(enough, total / np.maximum(seen, 1), np.nan)
     out = np.full(resamples, np.nan)
     for r, curve in enumerate(curves):
