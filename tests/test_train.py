@@ -192,6 +192,21 @@ def test_multiway_loss_masks_same_clip_and_invalid():
         loop.multiway_loss(vis, aud, valid, torch.tensor([0, 1, 2]), torch.tensor(50.0), 2, "some")
 
 
+def test_label_sigma_spreads_the_target_over_neighbouring_offsets():
+    vis = torch.nn.functional.normalize(torch.randn(3, 8), dim=1)
+    aud = torch.nn.functional.normalize(torch.randn(3, 5, 8), dim=2)
+    valid = torch.ones(3, 5, dtype=torch.bool)
+    clip, scale = torch.tensor([0, 1, 2]), torch.tensor(20.0)
+    hard = loop.multiway_loss(vis, aud, valid, clip, scale, 2)[0]
+    assert loop.multiway_loss(vis, aud, valid, clip, scale, 2, label_sigma=1e-3)[0].item() == pytest.approx(hard.item(), rel=1e-5)
+    aud[:, 3] = vis  # every clip's best match one offset off the aligned one
+    off_hard = loop.multiway_loss(vis, aud, valid, clip, scale, 2)[0]
+    off_soft = loop.multiway_loss(vis, aud, valid, clip, scale, 2, label_sigma=1.0)[0]
+    assert off_soft.item() < off_hard.item() - 1.0
+    valid[:, 1:4] = False  # no valid neighbour: the target is the aligned window alone, and finite
+    assert torch.isfinite(loop.multiway_loss(vis, aud, valid | (torch.arange(5) == 2), clip, scale, 2, label_sigma=1.0)[0])
+
+
 def _rows(path):
     with open(path) as fh:
         return list(csv.DictReader(fh))

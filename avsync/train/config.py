@@ -34,6 +34,7 @@ class TrainConfig(YamlConfig):
     min_mouth_motion: float = 0.0  # training tracks whose mouth moves less (Clip.mouth_motion) are left out
     max_offset_frames: int = 15  # candidates at -15..15 frames: the multi-way objective
     other_clip_negatives: str = "aligned"  # aligned | all | none: see loop.multiway_loss
+    label_sigma_frames: float = 0.0  # > 0: the target spread over neighbouring offsets (loop.multiway_loss)
     dev_every: int = 1
     # Train-split repositories held out of training and scored each epoch as `val_*` metrics: a
     # selection set that is neither trained on nor reported (the dev split is reported).

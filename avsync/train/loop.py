@@ -35,12 +35,14 @@ CONTEXT_FRAMES = 15  # the issue's headline context length for dev accuracy
 
 
 def multiway_loss(vis: torch.Tensor, aud: torch.Tensor, valid: torch.Tensor, clip: torch.Tensor, scale: torch.Tensor,
-                  target: int, other_clips: str = "aligned") -> tuple[torch.Tensor, torch.Tensor]:
+                  target: int, other_clips: str = "aligned", label_sigma: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """vis (B, D), aud (B, K, D), valid (B, K), clip (B,) -> (loss, per-sample own-clip hit).
 
     ``other_clips``: which candidates of the other clips' samples are negatives: "aligned" (their
     offset-0 window: one per sample, so the 31 offsets keep most of the softmax), "all" (all
-    their offsets) or "none"."""
+    their offsets) or "none". ``label_sigma`` > 0 spreads the target over the own clip's valid
+    offsets next to the aligned one (a Gaussian of that many frames): a source whose recording
+    is a frame off is then not a hard error."""
     b, k, _ = aud.shape
     flat = aud.reshape(b * k, -1)
     sq = (vis * vis).sum(1, keepdim=True) + (flat * flat).sum(1)[None] - 2 * vis @ flat.T
@@ -57,7 +59,15 @@ def multiway_loss(vis: torch.Tensor, aud: torch.Tensor, valid: torch.Tensor, cli
     allowed = allowed & (own | other)
     logits = (-scale * dist).masked_fill(~allowed, float("-inf"))
     targets = torch.arange(b, device=vis.device) * k + target
-    loss = F.cross_entropy(logits, targets)
+    if label_sigma > 0:
+        near = torch.exp(-0.5 * ((torch.arange(k, device=vis.device) - target) / label_sigma) ** 2)
+        soft = (near[None] * valid).float()
+        soft = soft / soft.sum(1, keepdim=True)
+        # only the own clip's block of each row carries target mass; -inf logits there get none
+        logp = F.log_softmax(logits, dim=1).reshape(b, b, k)[torch.arange(b), torch.arange(b)]
+        loss = -(soft * logp.masked_fill(soft == 0, 0.0)).sum(1).mean()
+    else:
+        loss = F.cross_entropy(logits, targets)
     own_dist = dist.detach().reshape(b, b, k)[torch.arange(b), torch.arange(b)].masked_fill(~valid, float("inf"))
     return loss, own_dist.argmin(1) == target
 
@@ -296,7 +306,8 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
                 group["lr"] = lr
             batch = {k: v.to(ctx.device, non_blocking=True) for k, v in batch.items()}
             vis, aud = net(batch["crops"], batch["lips"], batch["opening"], batch["audio"], cfg.n_offsets)
-            loss, hit = multiway_loss(vis, aud, batch["valid"], batch["clip"], model.scale(), target, cfg.other_clip_negatives)
+            loss, hit = multiway_loss(vis, aud, batch["valid"], batch["clip"], model.scale(), target, cfg.other_clip_negatives,
+                                      cfg.label_sigma_frames)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"non-finite training loss at epoch {epoch + 1}, step {step + 1}")
             opt.zero_grad(set_to_none=True)
