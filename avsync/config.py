@@ -128,9 +128,8 @@ class ProtocolConfig(YamlConfig):
     check_max_offset_ms: float = 2000.0
     search_guard_frames: int = 2
     min_offset_coverage: float = 0.5
-    offset_coverage: float = 0.9
+    offset_coverage: float = 0.6
     offset_enough_speech_s: float = 4.0
-    confidence_radius_frames: int | None = 15
     min_analysis_fps: float = 15.0
     timeline_min_windows: int = 3
     timeline_min_speech: float = 0.5

@@ -204,7 +204,6 @@ def score_tracks(analysis: Analysis, scorer: Scorer, settings: Settings, *, audi
     coverage = proto.min_offset_coverage if min_coverage is None else min_coverage
     offset_coverage = proto.offset_coverage if min_coverage is None else min_coverage
     enough = proto.offset_enough_speech_s / analysis.frame_dt if min_coverage is None else np.inf
-    radius = proto.confidence_radius_frames if min_coverage is None else None
     offsets = np.arange(-search - margin, search + margin + 1)
     centre = slice(margin, margin + 2 * search + 1)
     ms_per_frame = 1000.0 * analysis.frame_dt
@@ -215,7 +214,7 @@ def score_tracks(analysis: Analysis, scorer: Scorer, settings: Settings, *, audi
         speech = audio.speech_at(times, proto.window_frames * analysis.frame_dt)
         curve = est = None
         if speech.sum() >= proto.min_windows:
-            curve = search_offset(dists[:, centre], offsets[centre], speech, coverage, offset_coverage, enough, radius)
+            curve = search_offset(dists[:, centre], offsets[centre], speech, coverage, offset_coverage, enough)
         if curve is not None and estimate:
             # the replicates choose only among well-covered offsets: where the clip has none, none
             # of them finds an offset, and the estimate is ambiguous (it rests on a few windows)

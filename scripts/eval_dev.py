@@ -20,6 +20,7 @@ offset in ms against the applied shift and against the clip's own measured offse
 
     python scripts/eval_dev.py --model baseline [--json OUT] [--manifest ../shared/corpus/manifest.csv]
     python scripts/eval_dev.py --split train --source filby89/spectre ...   # train sources a model never saw
+    python scripts/eval_dev.py --cut-audio   # shifted audio cut to the picture, as an edited file keeps it
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ TARGET_FLAG_RATE = 0.02  # as `avsync calibrate`'s default
 WITHIN_MS = 40.0  # the issue's "genuine offsets within 40 ms of 0"
 
 
-def variant_rows(entry, group, analysis, others, scorer, settings) -> list[dict]:
+def variant_rows(entry, group, analysis, others, scorer, settings, cut_audio: bool = False) -> list[dict]:
     """One measurement row per variant (several for other audio) of one analysed clip."""
     from avsync.calibration import measurement_row
     from avsync.pipeline import measure
@@ -63,10 +64,24 @@ def variant_rows(entry, group, analysis, others, scorer, settings) -> list[dict]
             pairs = [(audio_of, measure(analysis, scorer, settings, audio=a)) for audio_of, a in others]
         else:
             shifted = dataclasses.replace(audio, t0_s=audio.t0_s + delay)
+            if cut_audio:
+                shifted = within_video(shifted, analysis.n_frames * analysis.frame_dt)
             pairs = [(entry.slug, measure(analysis, scorer, settings, audio=shifted))]
         for audio_of, m in pairs:
             rows.append({"variant": name, **measurement_row(entry, audio_of, group, m)})
     return rows
+
+
+def within_video(audio, duration_s: float):
+    """The audio rows that fall inside the video's span: what a file whose audio was shifted on an
+    editor's timeline and cut to the picture keeps (the shift then loses the audio's far end)."""
+    times = audio.t0_s + audio.hop_s * np.arange(len(audio))
+    keep = np.flatnonzero((times >= 0.0) & (times < duration_s))
+    if not len(keep):
+        return dataclasses.replace(audio, mfcc=audio.mfcc[:0], log_energy=audio.log_energy[:0], speech=audio.speech[:0])
+    lo, hi = keep[0], keep[-1] + 1
+    return dataclasses.replace(audio, mfcc=audio.mfcc[lo:hi], log_energy=audio.log_energy[lo:hi],
+                               speech=audio.speech[lo:hi], t0_s=float(times[lo]))
 
 
 def judge(rows: list[dict], settings) -> dict:
@@ -172,6 +187,9 @@ def main(argv=None) -> int:
                         help="only clips of this source repository (repeatable), e.g. train sources no model saw")
     parser.add_argument("--model", action="append", help="scorer, repeatable (default: the default model)")
     parser.add_argument("--json", dest="json_out", help="write per-clip rows and the summary to this JSON file")
+    parser.add_argument("--cut-audio", action="store_true",
+                        help="cut each shifted audio to the video's span, as an edit shifted on a timeline would "
+                             "(default: the audio keeps its far end past the picture)")
     parser.add_argument("--negatives", type=int, default=3, help="other clips' audio per clip (default 3, as calibrate)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=None, help="processes for the face front-end")
@@ -214,7 +232,7 @@ def main(argv=None) -> int:
             continue
         others = [(entries[j].slug, audios[j]) for j in partners.get(index, [])]
         for i, scorer in enumerate(scorers):
-            rows[i] += variant_rows(entry, groups[entry.slug], analysis, others, scorer, settings)
+            rows[i] += variant_rows(entry, groups[entry.slug], analysis, others, scorer, settings, args.cut_audio)
 
     print(f"{len(entries) - len(skipped)} {args.split} {args.category} clips from {args.manifest}"
           + (f" ({len(skipped)} could not be analysed)" if skipped else ""))

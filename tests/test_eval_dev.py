@@ -24,3 +24,17 @@ def test_summary_counts_verdicts_and_reports_each_sources_zero():
                                                  "in_sync": 1}
     text = eval_dev.format_summary("m", summary)
     assert "genuine clips by source" in text and "+40" in text
+
+
+def test_cut_audio_keeps_only_the_rows_inside_the_picture():
+    import numpy as np
+
+    from avsync.features.audio import AudioFeatures
+
+    n = 300  # 3 s of 10 ms rows
+    audio = AudioFeatures(np.arange(n * 13, dtype=np.float32).reshape(n, 13), np.zeros(n), np.ones(n, bool), 0.01, 0.0)
+    late = eval_dev.within_video(AudioFeatures(audio.mfcc, audio.log_energy, audio.speech, 0.01, 0.4), 3.0)
+    assert len(late) == 260 and late.t0_s == 0.4 and late.mfcc[0, 0] == 0  # the last 0.4 s is gone
+    early = eval_dev.within_video(AudioFeatures(audio.mfcc, audio.log_energy, audio.speech, 0.01, -0.6), 3.0)
+    assert len(early) == 240 and abs(early.t0_s) < 1e-9 and early.mfcc[0, 0] == 60 * 13  # the first 0.6 s is gone
+    assert len(eval_dev.within_video(AudioFeatures(audio.mfcc, audio.log_energy, audio.speech, 0.01, 5.0), 3.0)) == 0

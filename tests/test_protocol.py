@@ -83,25 +83,3 @@ def test_enough_windows_admit_far_offsets_of_a_long_clip_and_nothing_covered_fal
     assert search_offset(dists, offsets, min_coverage=0.5, offset_coverage=0.9, enough_windows=11).best_k == 0
     dists[15:] = np.nan  # no offset is compared on 90% of the windows: the best of the whole curve
     assert search_offset(dists, offsets, min_coverage=0.5, offset_coverage=0.9).best_k == 3
-
-
-def test_confidence_radius_reads_the_offsets_around_the_best_one():
-    offsets = np.arange(-50, 51)
-    row = np.where(np.abs(offsets) <= 15, 1.0, 0.9)  # far offsets fit a little better than near ones
-    row[np.abs(offsets - 10) <= 1] = 0.8
-    row[offsets == 10] = 0.7
-    dists = np.tile(row, (8, 1))
-    whole = search_offset(dists, offsets)
-    local = search_offset(dists, offsets, confidence_radius=15)
-    assert whole.best_k == local.best_k == 10 and local.min_dist == pytest.approx(0.7)
-    assert whole.confidence == pytest.approx(0.9 - 0.7)
-    # k = -5..25: 21 near offsets (18 at 1.0, three the dip) and 10 far ones at 0.9
-    assert local.confidence == pytest.approx(1.0 - 0.7)
-
-
-def test_confidence_radius_as_wide_as_the_search_reads_the_whole_curve():
-    # the window moves inside the curve, so lse's ±15-frame search keeps syncnet_python's LSE-C
-    for k in (-15, -9, 0, 12, 15):
-        dists = v_shaped(6, k)
-        assert search_offset(dists, OFFSETS, confidence_radius=15).confidence == \
-            pytest.approx(search_offset(dists, OFFSETS).confidence)

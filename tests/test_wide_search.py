@@ -80,3 +80,15 @@ def test_a_clip_shorter_than_min_duration_is_too_short_not_faceless(tmp_path, se
     clip = make_talking_clip(tmp_path / "short.mp4", seconds=seconds, seed=1)
     r = avsync.check(clip, scorer="baseline", jobs=1)
     assert r.verdict == "inconclusive" and r.verdict_reason == "too_short"
+
+
+@pytest.mark.parametrize("delay", [0.6, -0.6])
+def test_a_short_clip_with_its_audio_cut_to_the_picture_still_reads_its_shift(tmp_path, delay):
+    # the shifted audio loses its far end, so the true offset is compared on about 80% of the
+    # speech windows: the search must not require more of a clip this short
+    from avsync.testing import make_talking_clip
+
+    zero = avsync.check(make_talking_clip(tmp_path / "z.mp4", seconds=3.0, seed=2), scorer="baseline", jobs=1)
+    moved = avsync.check(make_talking_clip(tmp_path / "m.mp4", seconds=3.0, seed=2, audio_delay_s=delay),
+                         scorer="baseline", jobs=1)
+    assert moved.av_offset_ms - zero.av_offset_ms == pytest.approx(-1000 * delay, abs=FRAME_MS)

@@ -48,16 +48,13 @@ def average_curve(dists: np.ndarray, include: np.ndarray | None = None,
 
 def search_offset(dists: np.ndarray, offsets: np.ndarray, include: np.ndarray | None = None,
                   min_coverage: float = 0.0, offset_coverage: float = 0.0,
-                  enough_windows: float = np.inf, confidence_radius: int | None = None) -> OffsetCurve | None:
+                  enough_windows: float = np.inf) -> OffsetCurve | None:
     """The curve, its best offset and the confidence (median minus minimum of the curve).
 
     With ``offset_coverage`` above ``min_coverage`` the best offset is sought only among the
     offsets compared on at least that share of the windows or on ``enough_windows``, when there
     are any: a mean over fewer windows is noisier, and the minimum over offsets picks noise (far
-    offsets of a short clip). The confidence still reads the whole curve, or with
-    ``confidence_radius`` r the 2r + 1 offsets around the best one (moved inside the curve where
-    the best is near its end, so a search of ±r reads the whole curve): the median of a ±2 s
-    curve mixes in far offsets, where another voice's best match stands out more by chance."""
+    offsets of a short clip). The confidence still reads the whole curve."""
     curve, n = average_curve(dists, include, min_coverage)
     if n == 0 or np.all(np.isnan(curve)):
         return None
@@ -67,12 +64,7 @@ def search_offset(dists: np.ndarray, offsets: np.ndarray, include: np.ndarray | 
         candidates = covered if np.isfinite(covered).any() else curve
     best = int(np.nanargmin(candidates))
     min_dist = float(curve[best])
-    if confidence_radius is None:
-        confidence = float(np.nanmedian(curve) - np.nanmin(curve))
-    else:
-        width = 2 * confidence_radius + 1
-        start = min(max(best - confidence_radius, 0), max(len(curve) - width, 0))
-        confidence = float(np.nanmedian(curve[start:start + width]) - min_dist)
+    confidence = float(np.nanmedian(curve) - np.nanmin(curve))
     return OffsetCurve(offsets, curve, int(offsets[best]), _refine(candidates, offsets, best), min_dist, confidence, n)
 
 
