@@ -76,12 +76,9 @@ def within_video(audio, duration_s: float):
     """The audio rows that fall inside the video's span: what a file whose audio was shifted on an
     editor's timeline and cut to the picture keeps (the shift then loses the audio's far end)."""
     times = audio.t0_s + audio.hop_s * np.arange(len(audio))
-    keep = np.flatnonzero((times >= 0.0) & (times < duration_s))
-    if not len(keep):
-        return dataclasses.replace(audio, mfcc=audio.mfcc[:0], log_energy=audio.log_energy[:0], speech=audio.speech[:0])
-    lo, hi = keep[0], keep[-1] + 1
+    lo, hi = np.searchsorted(times, 0.0), np.searchsorted(times, duration_s)
     return dataclasses.replace(audio, mfcc=audio.mfcc[lo:hi], log_energy=audio.log_energy[lo:hi],
-                               speech=audio.speech[lo:hi], t0_s=float(times[lo]))
+                               speech=audio.speech[lo:hi], t0_s=audio.t0_s + audio.hop_s * lo)
 
 
 def judge(rows: list[dict], settings) -> dict:

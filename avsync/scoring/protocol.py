@@ -31,19 +31,25 @@ class OffsetCurve:
 
 
 def average_curve(dists: np.ndarray, include: np.ndarray | None = None,
-                  min_coverage: float = 0.0, enough_windows: float = np.inf) -> tuple[np.ndarray, int]:
+                  min_coverage: float = 0.0) -> tuple[np.ndarray, int]:
     """Mean over windows for each offset, skipping masked (NaN) pairs and excluded windows; an
-    offset compared on fewer than ``min_coverage`` of the windows (or than ``enough_windows``,
-    when that is fewer) is NaN."""
+    offset compared on fewer than ``min_coverage`` of the windows is NaN."""
+    sums, counts, n = _totals(dists, include)
+    return _covered_mean(sums, counts, n, min_coverage), n
+
+
+def _totals(dists: np.ndarray, include: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per offset: the sum of the compared distances, how many windows were compared, and the windows."""
     if include is not None:
         dists = dists[include]
-    if dists.size == 0:
-        return np.full(dists.shape[1], np.nan), 0
-    counts = np.sum(~np.isnan(dists), axis=0)
-    sums = np.nansum(dists, axis=0)
-    enough = (counts > 0) & (counts >= np.minimum(min_coverage * len(dists), enough_windows))
-    curve = np.where(enough, sums / np.maximum(counts, 1), np.nan)
-    return curve, int(len(dists))
+    return np.nansum(dists, axis=0), np.sum(~np.isnan(dists), axis=0), len(dists)
+
+
+def _covered_mean(sums, counts, windows, min_coverage: float, enough_windows: float = np.inf) -> np.ndarray:
+    """``sums / counts`` where an offset was compared on at least ``min_coverage`` of ``windows`` (or
+    on ``enough_windows``, when that is fewer); NaN elsewhere."""
+    enough = (counts > 0) & (counts >= np.minimum(min_coverage * windows, enough_windows))
+    return np.where(enough, sums / np.maximum(counts, 1), np.nan)
 
 
 def search_offset(dists: np.ndarray, offsets: np.ndarray, include: np.ndarray | None = None,
@@ -55,12 +61,13 @@ def search_offset(dists: np.ndarray, offsets: np.ndarray, include: np.ndarray | 
     offsets compared on at least that share of the windows or on ``enough_windows``, when there
     are any: a mean over fewer windows is noisier, and the minimum over offsets picks noise (far
     offsets of a short clip). The confidence still reads the whole curve."""
-    curve, n = average_curve(dists, include, min_coverage)
+    sums, counts, n = _totals(dists, include)
+    curve = _covered_mean(sums, counts, n, min_coverage)
     if n == 0 or np.all(np.isnan(curve)):
         return None
     candidates = curve
     if offset_coverage > min_coverage:
-        covered, _ = average_curve(dists, include, offset_coverage, enough_windows)
+        covered = _covered_mean(sums, counts, n, offset_coverage, enough_windows)
         candidates = covered if np.isfinite(covered).any() else curve
     best = int(np.nanargmin(candidates))
     min_dist = float(curve[best])
@@ -126,8 +133,7 @@ def bootstrap_offsets(dists: np.ndarray, offsets: np.ndarray, include: np.ndarra
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=resamples).astype(float)
     total, seen, n = draws @ sums, draws @ counts, draws @ rows
-    enough = (seen > 0) & (seen >= np.minimum(min_coverage * n[:, None], enough_windows))
-    curves = np.where(enough, total / np.maximum(seen, 1), np.nan)
+    curves = _covered_mean(total, seen, n[:, None], min_coverage, enough_windows)
     out = np.full(resamples, np.nan)
     for r, curve in enumerate(curves):
         if np.isfinite(curve).any():

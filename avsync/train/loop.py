@@ -58,7 +58,6 @@ def multiway_loss(vis: torch.Tensor, aud: torch.Tensor, valid: torch.Tensor, cli
         other = torch.zeros_like(other)
     allowed = allowed & (own | other)
     logits = (-scale * dist).masked_fill(~allowed, float("-inf"))
-    targets = torch.arange(b, device=vis.device) * k + target
     if label_sigma > 0:
         near = torch.exp(-0.5 * ((torch.arange(k, device=vis.device) - target) / label_sigma) ** 2)
         soft = (near[None] * valid).float()
@@ -67,7 +66,7 @@ def multiway_loss(vis: torch.Tensor, aud: torch.Tensor, valid: torch.Tensor, cli
         logp = F.log_softmax(logits, dim=1).reshape(b, b, k)[torch.arange(b), torch.arange(b)]
         loss = -(soft * logp.masked_fill(soft == 0, 0.0)).sum(1).mean()
     else:
-        loss = F.cross_entropy(logits, targets)
+        loss = F.cross_entropy(logits, torch.arange(b, device=vis.device) * k + target)
     own_dist = dist.detach().reshape(b, b, k)[torch.arange(b), torch.arange(b)].masked_fill(~valid, float("inf"))
     return loss, own_dist.argmin(1) == target
 
