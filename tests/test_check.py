@@ -1,5 +1,7 @@
 """End to end on synthetic talking-face clips, with the training-free baseline and the default scorer."""
 import json
+import os
+import signal
 import time
 
 import pytest
@@ -110,6 +112,26 @@ def test_two_processes_give_the_same_track_as_one(synthetic_clips, monkeypatch):
     assert len(two.tracks) == 1
     assert (two.tracks[0].frame_start, two.tracks[0].frame_end) == (one.tracks[0].frame_start, one.tracks[0].frame_end)
     assert two.av_offset_frames == one.av_offset_frames
+
+
+def test_front_end_workers_are_kept_for_the_next_video_and_replaced_when_one_dies(synthetic_clips):
+    from avsync.config import Settings
+    from avsync.frontend import segments
+
+    settings = Settings.load()
+    settings.frontend.parallel_min_frames = 50
+    one = avsync.check(synthetic_clips["delayed"], scorer="baseline", jobs=2, settings=settings)
+    pool = segments._workers(1)  # the check's, handed out again
+    pid = pool.submit(os.getpid).result()
+    avsync.check(synthetic_clips["delayed"], scorer="baseline", jobs=2, settings=settings)
+    assert segments._workers(1) is pool and pool.submit(os.getpid).result() == pid
+
+    os.kill(pid, signal.SIGKILL)
+    two = avsync.check(synthetic_clips["delayed"], scorer="baseline", jobs=2, settings=settings)
+    assert two.verdict == one.verdict and two.av_offset_frames == one.av_offset_frames
+    assert (two.tracks[0].frame_start, two.tracks[0].frame_end) == (one.tracks[0].frame_start, one.tracks[0].frame_end)
+    fresh = segments._workers(1)
+    assert fresh is not pool and fresh.submit(os.getpid).result() != pid
 
 
 def test_a_missing_audio_file_is_reported_before_the_face_front_end_runs(synthetic_clips, monkeypatch, tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing as mp
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -99,8 +100,9 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
                 progress=None) -> tuple[list[MouthTrack], float, int]:
     """Returns the tracks, the decode seconds and the undecodable packets (summed over processes).
 
-    This process tracks from the start while ``jobs - 1`` spawned workers start up; once they
-    are ready, what is left is split so that all finish together (:class:`Handoff`).
+    This process tracks from the start while ``jobs - 1`` spawned workers start up (or, kept
+    from an earlier video, are ready at once); once they are, what is left is split so that all
+    finish together (:class:`Handoff`).
     """
     from avsync.media.video import VideoReader
 
@@ -110,23 +112,55 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
     if jobs == 1:
         return track_range(path, step, cfg, 0, n_frames, progress)
     keys = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames).seek_points()
-    with ProcessPoolExecutor(jobs - 1, mp_context=mp.get_context("spawn")) as pool:
-        ready = [_submit(pool, warm_up) for _ in range(jobs - 1)]
-        handoff = Handoff(pool, ready, (path, step, cfg), n_frames, keys, cfg.parallel_min_frames // 4)
+    pool = _workers(jobs - 1)
+    ready = [_submit(pool, warm_up) for _ in range(jobs - 1)]
+    handoff = Handoff(pool, ready, (path, step, cfg), n_frames, keys, cfg.parallel_min_frames // 4)
+    try:
         parts = [track_range(path, step, cfg, 0, n_frames, progress, handoff)]
-        for (a, b), future in zip(handoff.segments, handoff.futures):
-            part = _result(future)
-            if part is None:
-                # spawn cannot start workers when the caller's main module is not a file (stdin,
-                # some notebooks); this process tracks the segment instead
-                part = track_range(path, step, cfg, a, b)
-            parts.append(part)
-            if progress is not None:
-                progress(b - a)
+    except BaseException:
+        _drop_workers()  # a segment may still be running there
+        raise
+    for (a, b), future in zip(handoff.segments, handoff.futures):
+        part = _result(future)
+        if part is None:
+            # spawn cannot start workers when the caller's main module is not a file (stdin,
+            # some notebooks); this process tracks the segment instead
+            part = track_range(path, step, cfg, a, b)
+        parts.append(part)
+        if progress is not None:
+            progress(b - a)
+    if any(f is None or (f.done() and f.exception() is not None) for f in ready + handoff.futures):
+        _drop_workers()  # broken: the next video starts new ones
     tracks = parts[0][0]
     for part, _, _ in parts[1:]:
         tracks = stitch(tracks, part, cfg.track_iou)
     return tracks, sum(p[1] for p in parts), sum(p[2] for p in parts)
+
+
+_pool: tuple[int, ProcessPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _workers(n: int) -> ProcessPoolExecutor:
+    """``n`` front-end worker processes, kept for the next video: a process that checks many
+    videos (the Python API, a benchmark) starts them and pays their imports once. They exit
+    with this process."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None and _pool[0] != n:
+            _pool[1].shutdown(wait=False, cancel_futures=True)
+            _pool = None
+        if _pool is None:
+            _pool = (n, ProcessPoolExecutor(n, mp_context=mp.get_context("spawn")))
+        return _pool[1]
+
+
+def _drop_workers() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool[1].shutdown(wait=False, cancel_futures=True)
+            _pool = None
 
 
 def warm_up() -> None:
