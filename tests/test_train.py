@@ -339,3 +339,21 @@ def test_still_mouths_are_left_out_of_training(cache, tmp_path):
     with pytest.raises(ValueError, match="no usable"):
         loop.train(_cfg(cache, min_mouth_motion=10.0), tmp_path / "still", progress=False)
     assert "left out 3 training tracks whose mouth does not move" in (tmp_path / "still" / "train.log").read_text()
+
+
+def test_offset_hits_count_windows_contexts_and_the_clip_within_a_frame():
+    from avsync.train.loop import CONTEXT_FRAMES, offset_hits
+
+    n, target = 30, 15
+    dists = np.ones((n, 31))
+    dists[:, target + 1] = 0.5  # every window's best is one frame off: a hit
+    dists[:5, target + 1] = 1.0
+    dists[:5, 0] = 0.0  # the first five windows' best is 15 frames off
+    include = np.ones(n, bool)
+    include[-3:] = False  # left out: not counted
+    hits = offset_hits(dists, include, target)
+    contexts = n - (CONTEXT_FRAMES - 5 + 1) + 1
+    assert hits[:2] == [22.0, 27.0]
+    assert hits[4:] == [1.0, 1.0]  # the whole clip's mean curve: 0.59 one frame off, 0.81 far off
+    assert hits[3] == contexts and 0 < hits[2] < contexts  # the first contexts are mostly far windows
+    assert offset_hits(dists, np.zeros(n, bool), target) == [0.0] * 6

@@ -87,43 +87,21 @@ def dev_metrics(model: SyncNetLite, clips: list[Clip], cfg: TrainConfig, ctx: D.
     15-frame contexts and whole clips, overall and per category (sharded over processes); the keys
     start with ``prefix`` (dev, or val for the held-out train sources). ``settings``: from
     :func:`scoring_settings`."""
-    from avsync.pipeline import Analysis, score_tracks
     from avsync.scoring.learned import SyncNetLiteScorer
 
     scorer = SyncNetLiteScorer.from_model(model)
     cats = sorted({c.category for c in clips})
     counts = torch.zeros(len(cats), 6, dtype=torch.float64)  # w5 hit/n, ctx hit/n, clip hit/n
-    ctx_windows = CONTEXT_FRAMES - 5 + 1
     was_training = model.training
     model.eval()
     for i in range(ctx.rank, len(clips), ctx.world):
         clip = clips[i]
         if len(clip) < 5:
             continue
-        frame_dt = AUDIO_STRIDE * clip.hop_s
-        analysis = Analysis(str(i), 1.0 / frame_dt, 1.0 / frame_dt, 1, len(clip), len(clip) * frame_dt,
-                            [clip.track()], clip.audio(), {})
-        # the pipeline's scoring (as check and eval-offsets): the distance matrix over ±max_offset_frames
-        dists = score_tracks(analysis, scorer, settings, search=cfg.max_offset_frames, min_coverage=0.0,
-                             estimate=False)[0].dists
-        rows = clip.row_at(clip.times_s[:len(dists)])
-        include = (clip.window_speech(rows) >= cfg.min_speech_fraction) & np.isfinite(dists).all(1)
-        c = cats.index(clip.category)
-        target = cfg.max_offset_frames
-        if include.any():
-            best = np.argmin(dists[include], axis=1)
-            counts[c, 0] += float(np.sum(np.abs(best - target) <= 1))
-            counts[c, 1] += float(include.sum())
-            curve = dists[include].mean(0)
-            counts[c, 4] += float(abs(int(np.argmin(curve)) - target) <= 1)
-            counts[c, 5] += 1
-        for w in range(0, len(dists) - ctx_windows + 1):
-            sel = include[w:w + ctx_windows]
-            if sel.sum() * 2 <= ctx_windows:
-                continue
-            curve = dists[w:w + ctx_windows][sel].mean(0)
-            counts[c, 2] += float(abs(int(np.argmin(curve)) - target) <= 1)
-            counts[c, 3] += 1
+        dists = clip_dists(clip, scorer, settings, cfg.max_offset_frames)
+        include = speech_windows(clip, dists, cfg.min_speech_fraction)
+        counts[cats.index(clip.category)] += torch.tensor(offset_hits(dists, include, cfg.max_offset_frames),
+                                                          dtype=torch.float64)
     model.train(was_training)
     counts = D.all_reduce_sum(counts, ctx)
     out: dict[str, float] = {}
@@ -137,6 +115,43 @@ def dev_metrics(model: SyncNetLite, clips: list[Clip], cfg: TrainConfig, ctx: D.
     put("", counts.sum(0))
     for j, cat in enumerate(cats):
         put(f"_{cat}", counts[j])
+    return out
+
+
+def clip_dists(clip: Clip, scorer, settings, search: int, track=None) -> np.ndarray:
+    """The distance matrix of a cached clip (or of ``track``, one made from it) over ±``search``
+    frames, scored as check and eval-offsets score (``settings``: from :func:`scoring_settings`)."""
+    from avsync.pipeline import Analysis, score_tracks
+
+    frame_dt = AUDIO_STRIDE * clip.hop_s
+    analysis = Analysis(clip.id, 1.0 / frame_dt, 1.0 / frame_dt, 1, len(clip), len(clip) * frame_dt,
+                        [track or clip.track()], clip.audio(), {})
+    return score_tracks(analysis, scorer, settings, search=search, min_coverage=0.0, estimate=False)[0].dists
+
+
+def speech_windows(clip: Clip, dists: np.ndarray, min_speech: float) -> np.ndarray:
+    """The windows of ``dists`` (one row per window of ``clip``) that dev accuracy counts."""
+    rows = clip.row_at(clip.times_s[:len(dists)])
+    return (clip.window_speech(rows) >= min_speech) & np.isfinite(dists).all(1)
+
+
+def offset_hits(dists: np.ndarray, include: np.ndarray, target: int) -> list[float]:
+    """[w5 hits, w5 n, ctx15 hits, ctx15 n, clip hit, clip n] for one clip whose true offset is column
+    ``target`` of ``dists``: a hit is a best offset within 1 frame of it, for single windows, for
+    CONTEXT_FRAMES contexts (distances averaged over their included windows) and for the whole clip."""
+    out = [0.0] * 6
+    if include.any():
+        out[0] = float(np.sum(np.abs(np.argmin(dists[include], axis=1) - target) <= 1))
+        out[1] = float(include.sum())
+        out[4] = float(abs(int(np.argmin(dists[include].mean(0))) - target) <= 1)
+        out[5] = 1.0
+    ctx_windows = CONTEXT_FRAMES - 5 + 1
+    for w in range(0, len(dists) - ctx_windows + 1):
+        sel = include[w:w + ctx_windows]
+        if sel.sum() * 2 <= ctx_windows:
+            continue
+        out[2] += float(abs(int(np.argmin(dists[w:w + ctx_windows][sel].mean(0))) - target) <= 1)
+        out[3] += 1
     return out
 
 
