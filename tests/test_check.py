@@ -134,6 +134,24 @@ def test_front_end_workers_are_kept_for_the_next_video_and_replaced_when_one_die
     assert fresh is not pool and fresh.submit(os.getpid).result() != pid
 
 
+def test_a_multiprocessing_child_that_checks_with_two_processes_exits(synthetic_clips):
+    # it waits for its own children before exit hooks run, so a kept worker would hold it for ever
+    import multiprocessing as mp
+
+    from avsync.config import Settings
+
+    settings = Settings.load()
+    settings.frontend.parallel_min_frames = 50
+    child = mp.get_context("spawn").Process(target=avsync.check, args=(str(synthetic_clips["delayed"]),),
+                                            kwargs={"scorer": "baseline", "jobs": 2, "settings": settings})
+    child.start()
+    child.join(120)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+    assert not hung and child.exitcode == 0
+
+
 def test_a_missing_audio_file_is_reported_before_the_face_front_end_runs(synthetic_clips, monkeypatch, tmp_path):
     import avsync.pipeline as pipeline
     from avsync.media.errors import MediaError

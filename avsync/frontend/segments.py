@@ -5,6 +5,7 @@ working on the second part of the video; tracks are stitched where the parts mee
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing as mp
 import os
@@ -112,55 +113,71 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
     if jobs == 1:
         return track_range(path, step, cfg, 0, n_frames, progress)
     keys = VideoReader(path, step=step, chunk_frames=cfg.chunk_frames).seek_points()
-    pool = _workers(jobs - 1)
-    ready = [_submit(pool, warm_up) for _ in range(jobs - 1)]
-    handoff = Handoff(pool, ready, (path, step, cfg), n_frames, keys, cfg.parallel_min_frames // 4)
-    try:
-        parts = [track_range(path, step, cfg, 0, n_frames, progress, handoff)]
-    except BaseException:
-        _drop_workers()  # a segment may still be running there
-        raise
-    for (a, b), future in zip(handoff.segments, handoff.futures):
-        part = _result(future)
-        if part is None:
-            # spawn cannot start workers when the caller's main module is not a file (stdin,
-            # some notebooks); this process tracks the segment instead
-            part = track_range(path, step, cfg, a, b)
-        parts.append(part)
-        if progress is not None:
-            progress(b - a)
-    if any(f is None or (f.done() and f.exception() is not None) for f in ready + handoff.futures):
-        _drop_workers()  # broken: the next video starts new ones
+    with _worker_pool(jobs - 1) as pool:
+        ready = [_submit(pool, warm_up) for _ in range(jobs - 1)]
+        handoff = Handoff(pool, ready, (path, step, cfg), n_frames, keys, cfg.parallel_min_frames // 4)
+        try:
+            parts = [track_range(path, step, cfg, 0, n_frames, progress, handoff)]
+        except BaseException:
+            _drop_workers()  # a segment may still be running there
+            raise
+        for (a, b), future in zip(handoff.segments, handoff.futures):
+            part = _result(future)
+            if part is None:
+                # spawn cannot start workers when the caller's main module is not a file (stdin,
+                # some notebooks); this process tracks the segment instead
+                part = track_range(path, step, cfg, a, b)
+            parts.append(part)
+            if progress is not None:
+                progress(b - a)
+        if any(f is None or (f.done() and f.exception() is not None) for f in ready + handoff.futures):
+            _drop_workers()  # broken: the next video starts new ones
     tracks = parts[0][0]
     for part, _, _ in parts[1:]:
         tracks = stitch(tracks, part, cfg.track_iou)
     return tracks, sum(p[1] for p in parts), sum(p[2] for p in parts)
 
 
-_pool: tuple[int, ProcessPoolExecutor] | None = None
+_pool: tuple[int, int, ProcessPoolExecutor] | None = None  # workers, the pid that started them, the pool
 _pool_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _worker_pool(n: int):
+    """The kept workers (:func:`_workers`), except in a multiprocessing child: it waits for its own
+    children before Python's exit hooks would shut a kept pool down, so there a pool lasts one video."""
+    if mp.parent_process() is None:
+        yield _workers(n)
+    else:
+        with _new_pool(n) as pool:
+            yield pool
+
+
+def _new_pool(n: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"))
 
 
 def _workers(n: int) -> ProcessPoolExecutor:
     """``n`` front-end worker processes, kept for the next video: a process that checks many
     videos (the Python API, a benchmark) starts them and pays their imports once. They exit
-    with this process."""
+    with this process. A forked child starts its own: the parent's are not its children."""
     global _pool
     with _pool_lock:
-        if _pool is not None and _pool[0] != n:
-            _pool[1].shutdown(wait=False, cancel_futures=True)
+        if _pool is not None and _pool[:2] != (n, os.getpid()):
+            if _pool[1] == os.getpid():
+                _pool[2].shutdown(wait=False, cancel_futures=True)
             _pool = None
         if _pool is None:
-            _pool = (n, ProcessPoolExecutor(n, mp_context=mp.get_context("spawn")))
-        return _pool[1]
+            _pool = (n, os.getpid(), _new_pool(n))
+        return _pool[2]
 
 
 def _drop_workers() -> None:
     global _pool
     with _pool_lock:
-        if _pool is not None:
-            _pool[1].shutdown(wait=False, cancel_futures=True)
-            _pool = None
+        if _pool is not None and _pool[1] == os.getpid():
+            _pool[2].shutdown(wait=False, cancel_futures=True)
+        _pool = None
 
 
 def warm_up() -> None:
