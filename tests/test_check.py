@@ -152,6 +152,19 @@ def test_a_multiprocessing_child_that_checks_with_two_processes_exits(synthetic_
     assert not hung and child.exitcode == 0
 
 
+def test_a_script_read_from_stdin_checks_in_one_process_without_a_worker_traceback(synthetic_clips):
+    import subprocess
+    import sys
+
+    script = ("import avsync\nfrom avsync.config import Settings\n"
+              "settings = Settings.load()\nsettings.frontend.parallel_min_frames = 50\n"
+              f"print(avsync.check({str(synthetic_clips['delayed'])!r}, scorer='baseline', jobs=2, "
+              "settings=settings).verdict)\n")
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() not in ("", "error")
+    assert "Traceback" not in done.stderr  # a spawned worker cannot import a main module read from stdin
+
+
 def test_a_missing_audio_file_is_reported_before_the_face_front_end_runs(synthetic_clips, monkeypatch, tmp_path):
     import avsync.pipeline as pipeline
     from avsync.media.errors import MediaError

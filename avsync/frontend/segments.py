@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import multiprocessing as mp
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -108,6 +109,8 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
     from avsync.media.video import VideoReader
 
     jobs = max(1, min(jobs, n_frames // max(cfg.parallel_min_frames // 2, 1)))
+    if not _main_module_importable():
+        jobs = 1
     if not cfg.decode_threads:  # the cores no other front-end process of this check is using
         cfg = dataclasses.replace(cfg, decode_threads=max(1, (os.cpu_count() or 1) // jobs))
     if jobs == 1:
@@ -123,9 +126,7 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
             raise
         for (a, b), future in zip(handoff.segments, handoff.futures):
             part = _result(future)
-            if part is None:
-                # spawn cannot start workers when the caller's main module is not a file (stdin,
-                # some notebooks); this process tracks the segment instead
+            if part is None:  # the worker died: this process tracks its segment
                 part = track_range(path, step, cfg, a, b)
             parts.append(part)
             if progress is not None:
@@ -136,6 +137,13 @@ def track_video(path: str, n_frames: int, step: int, cfg: FrontendConfig, jobs: 
     for part, _, _ in parts[1:]:
         tracks = stitch(tracks, part, cfg.track_iou)
     return tracks, sum(p[1] for p in parts), sum(p[2] for p in parts)
+
+
+def _main_module_importable() -> bool:
+    """Whether a spawned worker can import the caller's main module, which spawn does first: not
+    when it was read from stdin (``python - < script``), whose worker would die with a traceback."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return path is None or os.path.exists(path)
 
 
 _pool: tuple[int, int, ProcessPoolExecutor] | None = None  # workers, the pid that started them, the pool
