@@ -201,9 +201,12 @@ def score_tracks(analysis: Analysis, scorer: Scorer, settings: Settings, *, audi
     proto, vcfg = settings.protocol, settings.verdict
     audio = analysis.audio if audio is None else audio
     search = search_frames(analysis, settings) if search is None else search
-    coverage = proto.min_offset_coverage if min_coverage is None else min_coverage
-    offset_coverage = proto.offset_coverage if min_coverage is None else min_coverage
-    enough = proto.offset_enough_speech_s / analysis.frame_dt if min_coverage is None else np.inf
+    if min_coverage is None:  # check's search rule (docs/pipeline.md, section 4)
+        coverage, offset_coverage = proto.min_offset_coverage, proto.offset_coverage
+        enough = proto.offset_enough_speech_s / analysis.frame_dt
+    else:
+        coverage = offset_coverage = min_coverage
+        enough = np.inf
     offsets = np.arange(-search - margin, search + margin + 1)
     centre = slice(margin, margin + 2 * search + 1)
     ms_per_frame = 1000.0 * analysis.frame_dt

@@ -28,7 +28,7 @@ def mirrored(track):
     return track
 
 
-def main() -> None:
+def main() -> int:
     from avsync.pipeline import resolve_scorer
     from avsync.train.config import TrainConfig
     from avsync.train.dataset import load_clips
@@ -42,24 +42,30 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=8, help="combinations printed per size")
     args = parser.parse_args()
 
-    cfg = TrainConfig.load(args.config)
-    train = load_clips(cfg.cache_dir, cfg.train_split, ["real"])
-    sets = {"val": [c for c in train if c.source in cfg.val_sources],
-            "dev": load_clips(cfg.cache_dir, cfg.dev_split, ["real"])}
+    try:
+        cfg = TrainConfig.load(args.config)
+        scorers = {spec: resolve_scorer(spec) for spec in args.model}
+        train = load_clips(cfg.cache_dir, cfg.train_split, ["real"])
+        dev = load_clips(cfg.cache_dir, cfg.dev_split, ["real"])
+    except Exception as exc:  # a missing file, a bad config or checkpoint, no cache
+        print(f"ensemble_offsets: error: {exc}", file=sys.stderr)
+        return 3
+    sets = {"val": [c for c in train if c.source in cfg.val_sources], "dev": dev}
     sets = {name: [c for c in clips if len(c) >= 5] for name, clips in sets.items()}
     settings = scoring_settings()
     search = cfg.max_offset_frames
     members: dict[str, dict[str, list[np.ndarray]]] = {}
-    for spec in args.model:
-        scorer = resolve_scorer(spec)
+    for spec, scorer in scorers.items():
         views = [("", False)] + ([("+flip", True)] if args.flip else [])
         for suffix, flip in views:
             members[spec + suffix] = {
                 name: [clip_dists(clip, scorer, settings, search, mirrored(clip.track()) if flip else None)
                        for clip in clips]
                 for name, clips in sets.items()}
-    include = {name: [speech_windows(c, d, cfg.min_speech_fraction) for c, d in zip(clips, next(iter(
-        members.values()))[name])] for name, clips in sets.items()}
+    # the windows counted depend on the speech and on which offsets have audio, not on the model
+    first = members[next(iter(members))]
+    include = {name: [speech_windows(clip, dists, cfg.min_speech_fraction) for clip, dists in zip(clips, first[name])]
+               for name, clips in sets.items()}
 
     def accuracies(combo: tuple[str, ...]) -> dict[str, np.ndarray]:
         out = {}
@@ -77,7 +83,8 @@ def main() -> None:
         for acc, combo in rows[:args.top]:
             print(f"{size}  held-out {' / '.join(f'{v:.3f}' for v in acc['val'])}   "
                   f"dev {' / '.join(f'{v:.3f}' for v in acc['dev'])}   {' + '.join(combo)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
