@@ -21,6 +21,7 @@ from avsync.media.errors import MediaError
 from avsync.media.probe import MediaInfo, check_path, probe
 from avsync.media.video import VideoReader
 from avsync.memory import heap_for_compute
+from avsync.native_threads import one_blas_thread
 from avsync.report import SyncReport, TrackReport
 from avsync.scoring.base import Scorer
 from avsync.scoring.localise import drift_ms_per_min, foreign_audio_segments, sync_segments
@@ -312,9 +313,10 @@ def check(path, audio=None, *, settings: Settings | None = None, scorer: str | S
             scorer = resolve_scorer(scorer)
         except ValueError as exc:
             return SyncReport.failure(path, "bad_model", str(exc), version=__version__)
-        analysis = analyse(path, audio, settings, jobs, scorer, audio_delay_s, progress, audio_stream)
-        search = settings.protocol.max_offset_frames if protocol_search else None
-        report = build_report(analysis, scorer, settings, thumbnails, max_offset_ms, search)
+        with one_blas_thread():
+            analysis = analyse(path, audio, settings, jobs, scorer, audio_delay_s, progress, audio_stream)
+            search = settings.protocol.max_offset_frames if protocol_search else None
+            report = build_report(analysis, scorer, settings, thumbnails, max_offset_ms, search)
         report.audio = str(audio) if audio is not None else None
         report.audio_stream = analysis.audio.stream
         report.audio_decode_errors = analysis.audio.decode_errors

@@ -4,7 +4,8 @@ the same, alternating, for another checkout of avsync.
     python scripts/bench_frontend.py CLIP... [--repeat 3] [--against OLD_CHECKOUT] [--config-dir DIR] [--check JOBS]
 
 With --check JOBS it times the whole ``avsync.check(CLIP, jobs=JOBS)`` instead, after one check
-of CLIP to warm up: wall seconds, and CPU seconds of this process and its front-end workers.
+of CLIP to warm up: wall seconds, and CPU seconds of this process and its front-end workers
+(kept between checks, so read from /proc).
 
 Each run is a fresh subprocess that tracks every frame of CLIP with one decoder thread, so its CPU
 seconds are those of this process only and change little with the machine's load (wall time on
@@ -58,21 +59,19 @@ def measure(clip: str, config_dir: str | None) -> dict:
 
 def measure_check(clip: str, config_dir: str | None, jobs: int) -> dict:
     """One whole check of ``clip``, warm: imports, model and page cache loaded by a first one."""
-    import resource
     import time
 
     import avsync
     from avsync.config import Settings
+    # counts the front-end worker, which stays running between checks; imported after avsync, since
+    # bench puts this checkout first on sys.path
+    from bench import cpu_s
 
     settings = Settings.load(config_dir)
     avsync.check(clip, jobs=jobs, settings=settings)
-
-    def cpu() -> float:  # the workers of a check have exited, and been waited for, when it returns
-        return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (resource.RUSAGE_SELF,
-                                                                             resource.RUSAGE_CHILDREN)))
-    start_cpu, start = cpu(), time.perf_counter()
+    start_cpu, start = cpu_s(), time.perf_counter()
     report = avsync.check(clip, jobs=jobs, settings=settings)
-    return {"wall_s": time.perf_counter() - start, "cpu_s": cpu() - start_cpu, "verdict": report.verdict}
+    return {"wall_s": time.perf_counter() - start, "cpu_s": cpu_s() - start_cpu, "verdict": report.verdict}
 
 
 def run_child(checkout: Path, clip: str, config_dir: str | None, check_jobs: int | None = None) -> dict:

@@ -5,7 +5,11 @@ inside their functions, so ``avsync --help`` or a usage error costs no model loa
 """
 from __future__ import annotations
 
-import click
+from avsync.native_threads import cli_defaults
+
+cli_defaults()  # before any command module imports numpy
+
+import click  # noqa: E402
 
 from avsync.cli import audit, calibrate, check, demo, evaluate, lse, offsets, prepare, train
 from avsync.cli.options import Group

@@ -192,7 +192,9 @@ def warm_up() -> None:
     """Imports and MediaPipe's libraries, in a fresh worker, before it is given frames."""
     from avsync.frontend.mediapipe_solutions import face_detection, face_mesh
     from avsync.media import video  # noqa: F401
+    from avsync.native_threads import limit_blas_threads
 
+    limit_blas_threads()
     face_detection(), face_mesh()
 
 

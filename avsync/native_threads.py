@@ -1,0 +1,37 @@
+"""One BLAS thread while checking a video.
+
+numpy, scipy and OpenCV each load their own OpenBLAS, which by default starts a thread per core.
+avsync spreads a check over processes (the front-end worker) and a thread (the audio), so BLAS's
+extra threads find no idle core: they spin after each call and take CPU time from the
+front-end, 0.1-0.2 CPU s on a 60 s 360p check on 2 cores, for no gain on matrices this small.
+Starting them at all costs about 0.1 CPU s per library at import, so the command line asks for
+one thread before numpy is imported (:data:`CLI_DEFAULTS`); a caller's own setting wins.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+
+CLI_DEFAULTS = {"OPENBLAS_NUM_THREADS": "1"}
+
+
+def cli_defaults() -> None:
+    """For the ``avsync`` command, before anything imports numpy."""
+    for var, value in CLI_DEFAULTS.items():
+        os.environ.setdefault(var, value)
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """BLAS on one thread in this process for the duration (the Python API's check); restored after."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def limit_blas_threads() -> None:
+    """For a worker process of ours: one BLAS thread for its lifetime."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
