@@ -46,3 +46,21 @@ def test_the_command_line_asks_for_one_blas_thread_unless_the_caller_chose(tmp_p
     chosen = subprocess.run([sys.executable, "-c", code], env={**env, "OPENBLAS_NUM_THREADS": "3"},
                             capture_output=True, text=True, check=True)
     assert (default.stdout.strip(), chosen.stdout.strip()) == ("1", "3")
+
+
+def test_audio_features_are_the_same_on_one_blas_thread_as_on_two():
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from avsync.config import FeatureConfig
+    from avsync.features.audio import extract_audio_features
+
+    rng = np.random.default_rng(0)
+    t = np.arange(16000 * 40) / 16000  # 40 s: blocks of 3000 hops, large enough for BLAS to split
+    samples = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)) + 0.05 * rng.standard_normal(t.size))
+    with threadpool_limits(2, user_api="blas"):
+        two = extract_audio_features(samples, 16000, 0.0, FeatureConfig())
+    with threadpool_limits(1, user_api="blas"):
+        one = extract_audio_features(samples, 16000, 0.0, FeatureConfig())
+    assert np.array_equal(one.mfcc, two.mfcc) and np.array_equal(one.log_energy, two.log_energy)
+    assert np.array_equal(one.speech, two.speech)
