@@ -4,8 +4,9 @@ numpy, scipy and OpenCV each load their own OpenBLAS, which by default starts a 
 avsync spreads a check over processes (the front-end worker) and a thread (the audio), so BLAS's
 extra threads find no idle core: they spin after each call and take CPU time from the
 front-end, 0.1-0.2 CPU s on a 60 s 360p check on 2 cores, for no gain on matrices this small.
-Starting them at all costs about 0.1 CPU s per library at import, so the command line asks for
-one thread before numpy is imported (:data:`CLI_DEFAULTS`); a caller's own setting wins.
+So a check always runs BLAS on one thread, whatever the caller set. Starting the threads at all
+costs about 0.1 CPU s per library at import, so the command line also asks for one before numpy
+is imported (:data:`CLI_DEFAULTS`), unless the variable is already set.
 """
 from __future__ import annotations
 
