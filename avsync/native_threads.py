@@ -6,33 +6,21 @@ extra threads find no idle core: they spin after each call and take CPU time fro
 front-end, 0.1-0.2 CPU s on a 60 s 360p check on 2 cores, for no gain on matrices this small.
 So a check always runs BLAS on one thread, whatever the caller set. Starting the threads at all
 costs about 0.1 CPU s per library at import, so the command line also asks for one before numpy
-is imported (:data:`CLI_DEFAULTS`), unless the variable is already set.
+is imported (:func:`cli_defaults`), unless the variable is already set.
 """
 from __future__ import annotations
 
-import contextlib
 import os
-
-CLI_DEFAULTS = {"OPENBLAS_NUM_THREADS": "1"}
 
 
 def cli_defaults() -> None:
     """For the ``avsync`` command, before anything imports numpy."""
-    for var, value in CLI_DEFAULTS.items():
-        os.environ.setdefault(var, value)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-@contextlib.contextmanager
 def one_blas_thread():
-    """BLAS on one thread in this process for the duration (the Python API's check); restored after."""
+    """BLAS on one thread in this process: for the duration of a ``with`` block (restored after),
+    or for the rest of the process when called alone (a worker process of ours)."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1, user_api="blas"):
-        yield
-
-
-def limit_blas_threads() -> None:
-    """For a worker process of ours: one BLAS thread for its lifetime."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1, user_api="blas")
+    return threadpool_limits(1, user_api="blas")

@@ -39,7 +39,7 @@ def test_the_front_end_worker_runs_on_one_blas_thread(synthetic_clips):
     assert segments._workers(1).submit(blas_threads).result() == {1}
 
 
-def test_the_command_line_asks_for_one_blas_thread_unless_the_caller_chose(tmp_path):
+def test_the_command_line_asks_for_one_blas_thread_unless_the_caller_chose():
     code = "import avsync.cli.main, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     default = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

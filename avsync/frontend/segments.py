@@ -189,12 +189,12 @@ def _drop_workers() -> None:
 
 
 def warm_up() -> None:
-    """Imports and MediaPipe's libraries, in a fresh worker, before it is given frames."""
+    """Imports, MediaPipe's libraries and one BLAS thread, in a fresh worker, before it is given frames."""
     from avsync.frontend.mediapipe_solutions import face_detection, face_mesh
     from avsync.media import video  # noqa: F401
-    from avsync.native_threads import limit_blas_threads
+    from avsync.native_threads import one_blas_thread
 
-    limit_blas_threads()
+    one_blas_thread()
     face_detection(), face_mesh()
 
 
