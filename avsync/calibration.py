@@ -33,7 +33,7 @@ from avsync.evaluation.clipset import AnalysisCache, iter_analyses, partner_audi
 from avsync.pipeline import Measurement, measure
 from avsync.scoring.base import Scorer, file_digest
 from avsync.scoring.sidecar import Calibration
-from avsync.verdict import OffsetEstimate, decide
+from avsync.verdict import Decision, OffsetEstimate, decide
 
 FLAGGED = ("out_of_sync", "mismatch")
 
@@ -51,10 +51,12 @@ def measurement_row(video: Clip, audio_of: str | None, group: str, m: Measuremen
             "estimate": None if est is None else dataclasses.asdict(est)}
 
 
-def row_verdict(row: dict, calibration: Calibration | None, cfg: VerdictConfig) -> str:
+def row_decision(row: dict, calibration: Calibration | None, cfg: VerdictConfig) -> Decision | None:
+    """The row's verdict under ``calibration``; None where it was decided before calibration
+    (no_face / no_speech / inconclusive: the row's own ``verdict``)."""
     if row["estimate"] is None:
-        return row["verdict"]  # no_face / no_speech / inconclusive: decided before calibration
-    return decide(OffsetEstimate(**row["estimate"]), calibration, cfg).verdict
+        return None
+    return decide(OffsetEstimate(**row["estimate"]), calibration, cfg)
 
 
 def collect(entries: list[Clip], scorers: list[Scorer], settings: Settings, groups: dict[str, str],
@@ -160,15 +162,23 @@ def cross_fit(scores: dict, cfg: VerdictConfig, target_flag_rate: float, digest:
 
 def verdict_rates(scores: dict, calibrations: dict[str, Calibration] | Calibration, cfg: VerdictConfig) -> dict:
     """Genuine and mismatched verdict counts, with each row judged by its group's calibration
-    (a dict from :func:`cross_fit`) or by one calibration for all."""
+    (a dict from :func:`cross_fit`) or by one calibration for all; how often the genuine clips'
+    intervals contain 0, and p_sync's reliability (:mod:`avsync.evaluation.uncertainty`)."""
+    from avsync.evaluation.uncertainty import interval_coverage, p_sync_reliability
+
     def cal(row):
         return calibrations[row["group"]] if isinstance(calibrations, dict) else calibrations
 
-    out = {}
+    out, decisions = {}, {}
     for kind in ("genuine", "mismatched"):
-        verdicts = [row_verdict(r, cal(r), cfg) for r in scores[kind]]
+        decisions[kind] = [row_decision(r, cal(r), cfg) for r in scores[kind]]
+        verdicts = [d.verdict if d else r["verdict"] for r, d in zip(scores[kind], decisions[kind])]
         out[kind] = {"n": len(verdicts), "verdicts": {v: verdicts.count(v) for v in sorted(set(verdicts))}}
     gen, mis = out["genuine"], out["mismatched"]
+    decided = [d for d in decisions["genuine"] if d]
+    gen["interval_covers_zero"] = interval_coverage([d.ci_ms for d in decided], [0.0] * len(decided))
+    rel = p_sync_reliability(*[[d.p_sync for d in decisions[kind] if d] for kind in ("genuine", "mismatched")])
+    out["p_sync"] = {"brier": rel["brier"], "ece": rel["ece"]}
     gen["flag_rate"] = round(sum(gen["verdicts"].get(v, 0) for v in FLAGGED) / gen["n"], 4) if gen["n"] else None
     gen["in_sync_rate"] = round(gen["verdicts"].get("in_sync", 0) / gen["n"], 4) if gen["n"] else None
     mis["mismatch_rate"] = round(mis["verdicts"].get("mismatch", 0) / mis["n"], 4) if mis["n"] else None
@@ -208,6 +218,14 @@ def format_summary(name: str, calibration: Calibration, out_of_fold: dict, skipp
         f"    other audio {mis['n']}: " + ", ".join(f"{k} {v}" for k, v in mis["verdicts"].items())
         + f"; mismatch {_pct(mis['mismatch_rate'])}",
     ]
+    cover, level = gen.get("interval_covers_zero"), calibration.fitted_on.get("ci_level")
+    if cover and cover["rate"] is not None:
+        nominal = f"; nominal {100 * level:.0f}%" if level else ""
+        lines.append(f"    genuine intervals containing 0: {_pct(cover['rate'])} ({cover['covered']} of {cover['n']}"
+                     f"{nominal})")
+    brier = out_of_fold.get("p_sync", {}).get("brier")
+    if brier is not None:
+        lines.append(f"    p_sync, classes weighted equally: Brier {brier:.3f}, ECE {out_of_fold['p_sync']['ece']:.3f}")
     lines += [f"skipped {s['id']}: {s['reason']}" for s in skipped]
     return "\n".join(lines)
 

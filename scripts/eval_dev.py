@@ -16,7 +16,10 @@ the 80 ms delay, inside the 125 ms late tolerance; out_of_sync for the other shi
 another clip's audio), the verdict counts, and the mean / median absolute error of the corrected
 offset in ms against the applied shift and against the clip's own measured offset plus the shift
 (real clips can carry a real offset of their own). Then the share of genuine clips read within
-40 ms of 0, and ROC AUC and EER of `confidence`, genuine against another clip's audio.
+40 ms of 0, and ROC AUC and EER of `confidence`, genuine against another clip's audio. Then whether
+the reported uncertainty holds out of fold: per shifted variant, how often `av_offset_ci_ms`
+contains the applied shift (nominally `ci_level`, 95%), and p_sync's Brier score, expected
+calibration error and reliability by bin (`avsync/evaluation/uncertainty.py`; `--plot PNG` draws both).
 
     python scripts/eval_dev.py --model baseline [--json OUT] [--manifest ../shared/corpus/manifest.csv]
     python scripts/eval_dev.py --split train --source filby89/spectre ...   # train sources a model never saw
@@ -90,17 +93,19 @@ def judge(rows: list[dict], settings) -> dict:
               "mismatched": [r for r in rows if r["variant"] == "other audio"]}
     folds = cross_fit(scores, settings.verdict, TARGET_FLAG_RATE, "out-of-fold")
     for r in rows:
-        r["verdict_oof"], r["av_offset_ms"], r["ci_ms"], r["confidence"] = r["verdict"], None, None, None
+        r.update(verdict_oof=r["verdict"], av_offset_ms=None, ci_ms=None, confidence=None, p_sync=None)
         if r["estimate"] is not None:
             d = decide(OffsetEstimate(**r["estimate"]), folds[r["group"]], settings.verdict)
             r.update(verdict_oof=d.verdict, reason=d.reason, av_offset_ms=d.offset_ms, ci_ms=d.ci_ms,
-                     confidence=r["estimate"]["confidence"])
+                     confidence=r["estimate"]["confidence"], p_sync=d.p_sync)
     return {g: c.to_dict() for g, c in folds.items()}
 
 
 def summarise(rows: list[dict]) -> dict:
-    """Per variant: verdict accuracy, verdict counts, offset errors; plus the mismatch AUC."""
+    """Per variant: verdict accuracy, verdict counts, offset errors, interval coverage; plus the
+    mismatch AUC and p_sync's reliability."""
     from avsync.evaluation.offsets import ranking
+    from avsync.evaluation.uncertainty import interval_coverage, p_sync_reliability
 
     own = {r["id"]: r["av_offset_ms"] for r in rows if r["variant"] == "as is"}
     table = {}
@@ -117,7 +122,8 @@ def summarise(rows: list[dict]) -> dict:
                    if r["av_offset_ms"] is not None and own.get(r["id"]) is not None]
             entry.update(expected_offset_ms=target, n_offsets=len(err),
                          abs_error_ms={"mean": _stat(np.mean, err), "median": _stat(np.median, err)},
-                         abs_error_vs_own_ms={"mean": _stat(np.mean, rel), "median": _stat(np.median, rel)})
+                         abs_error_vs_own_ms={"mean": _stat(np.mean, rel), "median": _stat(np.median, rel)},
+                         interval_coverage=interval_coverage([r["ci_ms"] for r in sel], [target] * len(sel)))
         table[name] = entry
     genuine = [r["confidence"] for r in rows if r["variant"] == "as is" and r["confidence"] is not None]
     other = [r["confidence"] for r in rows if r["variant"] == "other audio" and r["confidence"] is not None]
@@ -130,7 +136,9 @@ def summarise(rows: list[dict]) -> dict:
                             "median_offset_ms": _stat(np.median, read),
                             "within": sum(abs(v) <= WITHIN_MS for v in read),
                             "in_sync": sum(r["group"] == group and r["verdict_oof"] == "in_sync" for r in as_is)}
+    p_sync = {kind: [r.get("p_sync") for r in rows if r["variant"] == kind] for kind in ("as is", "other audio")}
     return {"variants": table, "mismatch": ranking(genuine, other),
+            "p_sync_reliability": p_sync_reliability(p_sync["as is"], p_sync["other audio"]),
             "genuine_within_ms": {"ms": WITHIN_MS, "n": len(as_is), "within": within,
                                   "rate": within / len(as_is) if as_is else None},
             "genuine_by_source": by_source}
@@ -166,13 +174,39 @@ def format_summary(name: str, summary: dict) -> str:
     eer = "-" if m["eer"] is None else f"{100 * m['eer']:.1f}%"
     lines.append(f"confidence, genuine vs another clip's audio: ROC AUC {auc}, EER {eer} "
                  f"({m['n_genuine']} vs {m['n_mismatched']})")
+    cover = [(name, e["interval_coverage"]) for name, e in summary["variants"].items() if "interval_coverage" in e]
+    lines.append("av_offset_ci_ms contains the applied shift (out of fold): " + ", ".join(
+        f"{name} {_share(c)}" for name, c in cover))
+    rel = summary["p_sync_reliability"]
+    if rel["brier"] is not None:
+        lines.append(f"p_sync, genuine vs another clip's audio weighted equally: Brier {rel['brier']:.3f}, "
+                     f"ECE {rel['ece']:.3f}; by bin, mean p_sync -> genuine share: " + ", ".join(
+                         f"{b['mean_p']:.2f} -> {b['observed']:.2f}" for b in rel["table"]))
     return "\n".join(lines)
+
+
+def _share(count: dict) -> str:
+    if count["rate"] is None:
+        return "-"
+    return f"{100 * count['rate']:.0f}% ({count['covered']}/{count['n']})"
 
 
 def _pair(stats: dict) -> str:
     if stats["mean"] is None:
         return "-"
     return f"{stats['mean']:.0f} / {stats['median']:.0f}"
+
+
+def plot_summary(summary: dict, level: float, path: Path, title: str) -> None:
+    from avsync.evaluation.uncertainty import plot_uncertainty
+
+    coverage = {name: e["interval_coverage"] for name, e in summary["variants"].items() if "interval_coverage" in e}
+    print(f"plot: {plot_uncertainty(coverage, level, summary['p_sync_reliability'], path, title)}")
+
+
+def _numbered(path: str, i: int) -> Path:
+    p = Path(path)
+    return p if i == 0 else p.with_name(f"{p.stem}-{i}{p.suffix}")
 
 
 def main(argv=None) -> int:
@@ -184,6 +218,8 @@ def main(argv=None) -> int:
                         help="only clips of this source repository (repeatable), e.g. train sources no model saw")
     parser.add_argument("--model", action="append", help="scorer, repeatable (default: the default model)")
     parser.add_argument("--json", dest="json_out", help="write per-clip rows and the summary to this JSON file")
+    parser.add_argument("--plot", metavar="PNG", help="plot interval coverage and p_sync reliability (one file per "
+                                                     "model: PNG, or PNG with -N before the suffix for the N-th)")
     parser.add_argument("--cut-audio", action="store_true",
                         help="cut each shifted audio to the video's span, as an edit shifted on a timeline would "
                              "(default: the audio keeps its far end past the picture)")
@@ -209,6 +245,9 @@ def main(argv=None) -> int:
     if not entries:
         print(f"eval_dev: error: no {args.split}/{args.category} clips{' of ' + ', '.join(args.source) if args.source else ''}"
               f" in {args.manifest}", file=sys.stderr)
+        return 3
+    if args.plot and not Path(args.plot).resolve().parent.is_dir():
+        print(f"eval_dev: error: no folder for --plot {args.plot}", file=sys.stderr)
         return 3
     settings = Settings.load(args.config_dir)
     try:
@@ -244,6 +283,9 @@ def main(argv=None) -> int:
         print(format_summary(f"{scorer.name} {scorer.version} ({given})", summary))
         out["scorers"][f"{i}:{given}"] = {"scorer": scorer.describe(), "summary": summary, "folds": folds,
                                           "rows": rows[i]}
+        if args.plot:
+            plot_summary(summary, settings.verdict.ci_level, _numbered(args.plot, i),
+                         f"{scorer.name} {scorer.version} ({given}), {args.split} {args.category}, out of fold")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(out, indent=1))
     return 0

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from avsync.calibration import choose_threshold, cross_fit, fit_calibration, fit_offset_error, fit_p_sync
+from avsync.calibration import choose_threshold, cross_fit, fit_calibration, fit_offset_error, fit_p_sync, \
+    verdict_rates
 from avsync.config import VerdictConfig
 from avsync.verdict import OffsetEstimate
 
@@ -56,6 +57,12 @@ def test_cross_fit_leaves_each_source_out():
     whole = fit_calibration(genuine, mismatched, VerdictConfig(), 0.02, "d")
     assert whole.weights_sha256 == "d" and whole.p_sync["slope"] > 0
     assert sum(e["estimate"]["confidence"] < whole.min_confidence for e in genuine) == 0
+    # out of fold, c's 200 ms zero is 160 ms from the others' bias: its intervals miss 0
+    rates = verdict_rates(scores, folds, VerdictConfig())
+    cover = rates["genuine"]["interval_covers_zero"]
+    assert cover["n"] == 30 and cover["covered"] <= 20  # none of c's ten
+    assert verdict_rates(scores, whole, VerdictConfig())["genuine"]["interval_covers_zero"]["covered"] > 20
+    assert 0 <= rates["p_sync"]["ece"] <= 1 and rates["p_sync"]["brier"] < 0.25
 
 
 def _estimates(confidences, ambiguities):
