@@ -139,6 +139,7 @@ def summarise(rows: list[dict]) -> dict:
     p_sync = {kind: [r.get("p_sync") for r in rows if r["variant"] == kind] for kind in ("as is", "other audio")}
     return {"variants": table, "mismatch": ranking(genuine, other),
             "p_sync_reliability": p_sync_reliability(p_sync["as is"], p_sync["other audio"]),
+            "p_sync_ranking": ranking(*[[p for p in p_sync[k] if p is not None] for k in ("as is", "other audio")]),
             "genuine_within_ms": {"ms": WITHIN_MS, "n": len(as_is), "within": within,
                                   "rate": within / len(as_is) if as_is else None},
             "genuine_by_source": by_source}
@@ -179,7 +180,8 @@ def format_summary(name: str, summary: dict) -> str:
         f"{name} {_share(c)}" for name, c in cover))
     rel = summary["p_sync_reliability"]
     if rel["brier"] is not None:
-        lines.append(f"p_sync, genuine vs another clip's audio weighted equally: Brier {rel['brier']:.3f}, "
+        lines.append(f"p_sync, genuine vs another clip's audio: ROC AUC {summary['p_sync_ranking']['roc_auc']:.3f}; "
+                     f"weighted equally, Brier {rel['brier']:.3f}, "
                      f"ECE {rel['ece']:.3f}; by bin, mean p_sync -> genuine share: " + ", ".join(
                          f"{b['mean_p']:.2f} -> {b['observed']:.2f}" for b in rel["table"]))
     return "\n".join(lines)

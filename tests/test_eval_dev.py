@@ -41,6 +41,7 @@ def test_summary_measures_the_intervals_and_p_sync_out_of_fold(tmp_path):
     rel = summary["p_sync_reliability"]
     assert rel["n_genuine"] == 2 and rel["n_mismatched"] == 2 and 0 < rel["brier"] < 1
     text = eval_dev.format_summary("m", summary)
+    assert summary["p_sync_ranking"]["roc_auc"] == 0.75  # 3 of the 4 genuine-other pairs ranked right
     assert "as is 50% (1/2)" in text and "Brier" in text
     eval_dev.plot_summary(summary, 0.95, tmp_path / "u.png", "m")
     assert (tmp_path / "u.png").stat().st_size > 0
