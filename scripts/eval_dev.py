@@ -278,6 +278,7 @@ def main(argv=None) -> int:
         print(f"  skipped {s['id']}: {s['reason']}")
     out = {"manifest": args.manifest, "split": args.split, "category": args.category, "skipped": skipped,
            "scorers": {}}
+    failed = 0
     for i, (given, scorer) in enumerate(zip(args.model or ["default"], scorers)):
         folds = judge(rows[i], settings)
         summary = summarise(rows[i])
@@ -286,11 +287,15 @@ def main(argv=None) -> int:
         out["scorers"][f"{i}:{given}"] = {"scorer": scorer.describe(), "summary": summary, "folds": folds,
                                           "rows": rows[i]}
         if args.plot:
-            plot_summary(summary, settings.verdict.ci_level, _numbered(args.plot, i),
-                         f"{scorer.name} {scorer.version} ({given}), {args.split} {args.category}, out of fold")
+            try:
+                plot_summary(summary, settings.verdict.ci_level, _numbered(args.plot, i),
+                             f"{scorer.name} {scorer.version} ({given}), {args.split} {args.category}, out of fold")
+            except OSError as exc:  # the figures above are printed; --json is still written below
+                print(f"eval_dev: error: cannot write the plot: {exc.strerror or exc}", file=sys.stderr)
+                failed = 3
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(out, indent=1))
-    return 0
+    return failed
 
 
 if __name__ == "__main__":
