@@ -218,14 +218,14 @@ def format_summary(name: str, calibration: Calibration, out_of_fold: dict, skipp
         f"    other audio {mis['n']}: " + ", ".join(f"{k} {v}" for k, v in mis["verdicts"].items())
         + f"; mismatch {_pct(mis['mismatch_rate'])}",
     ]
-    cover, level = gen.get("interval_covers_zero"), calibration.fitted_on.get("ci_level")
-    if cover and cover["rate"] is not None:
+    cover, level = gen["interval_covers_zero"], calibration.fitted_on.get("ci_level")
+    if cover["rate"] is not None:
         nominal = f"; nominal {100 * level:.0f}%" if level else ""
         lines.append(f"    genuine intervals containing 0: {_pct(cover['rate'])} ({cover['covered']} of {cover['n']}"
                      f"{nominal})")
-    brier = out_of_fold.get("p_sync", {}).get("brier")
-    if brier is not None:
-        lines.append(f"    p_sync, classes weighted equally: Brier {brier:.3f}, ECE {out_of_fold['p_sync']['ece']:.3f}")
+    p_sync = out_of_fold["p_sync"]
+    if p_sync["brier"] is not None:
+        lines.append(f"    p_sync, classes weighted equally: Brier {p_sync['brier']:.3f}, ECE {p_sync['ece']:.3f}")
     lines += [f"skipped {s['id']}: {s['reason']}" for s in skipped]
     return "\n".join(lines)
 

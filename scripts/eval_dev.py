@@ -136,10 +136,10 @@ def summarise(rows: list[dict]) -> dict:
                             "median_offset_ms": _stat(np.median, read),
                             "within": sum(abs(v) <= WITHIN_MS for v in read),
                             "in_sync": sum(r["group"] == group and r["verdict_oof"] == "in_sync" for r in as_is)}
-    p_sync = {kind: [r.get("p_sync") for r in rows if r["variant"] == kind] for kind in ("as is", "other audio")}
+    p_sync = [[r["p_sync"] for r in rows if r["variant"] == kind and r["p_sync"] is not None]
+              for kind in ("as is", "other audio")]
     return {"variants": table, "mismatch": ranking(genuine, other),
-            "p_sync_reliability": p_sync_reliability(p_sync["as is"], p_sync["other audio"]),
-            "p_sync_ranking": ranking(*[[p for p in p_sync[k] if p is not None] for k in ("as is", "other audio")]),
+            "p_sync_reliability": p_sync_reliability(*p_sync), "p_sync_ranking": ranking(*p_sync),
             "genuine_within_ms": {"ms": WITHIN_MS, "n": len(as_is), "within": within,
                                   "rate": within / len(as_is) if as_is else None},
             "genuine_by_source": by_source}
@@ -175,9 +175,8 @@ def format_summary(name: str, summary: dict) -> str:
     eer = "-" if m["eer"] is None else f"{100 * m['eer']:.1f}%"
     lines.append(f"confidence, genuine vs another clip's audio: ROC AUC {auc}, EER {eer} "
                  f"({m['n_genuine']} vs {m['n_mismatched']})")
-    cover = [(name, e["interval_coverage"]) for name, e in summary["variants"].items() if "interval_coverage" in e]
     lines.append("av_offset_ci_ms contains the applied shift (out of fold): " + ", ".join(
-        f"{name} {_share(c)}" for name, c in cover))
+        f"{name} {_share(c)}" for name, c in coverage_by_variant(summary).items()))
     rel = summary["p_sync_reliability"]
     if rel["brier"] is not None:
         lines.append(f"p_sync, genuine vs another clip's audio: ROC AUC {summary['p_sync_ranking']['roc_auc']:.3f}; "
@@ -185,6 +184,11 @@ def format_summary(name: str, summary: dict) -> str:
                      f"ECE {rel['ece']:.3f}; by bin, mean p_sync -> genuine share: " + ", ".join(
                          f"{b['mean_p']:.2f} -> {b['observed']:.2f}" for b in rel["table"]))
     return "\n".join(lines)
+
+
+def coverage_by_variant(summary: dict) -> dict[str, dict]:
+    """The interval coverage of each variant with a known shift (every one but another clip's audio)."""
+    return {name: e["interval_coverage"] for name, e in summary["variants"].items() if "interval_coverage" in e}
 
 
 def _share(count: dict) -> str:
@@ -202,8 +206,7 @@ def _pair(stats: dict) -> str:
 def plot_summary(summary: dict, level: float, path: Path, title: str) -> None:
     from avsync.evaluation.uncertainty import plot_uncertainty
 
-    coverage = {name: e["interval_coverage"] for name, e in summary["variants"].items() if "interval_coverage" in e}
-    print(f"plot: {plot_uncertainty(coverage, level, summary['p_sync_reliability'], path, title)}")
+    print(f"plot: {plot_uncertainty(coverage_by_variant(summary), level, summary['p_sync_reliability'], path, title)}")
 
 
 def _numbered(path: str, i: int) -> Path:

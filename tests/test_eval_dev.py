@@ -28,7 +28,8 @@ def test_summary_counts_verdicts_and_reports_each_sources_zero():
 
 
 def test_summary_measures_the_intervals_and_p_sync_out_of_fold(tmp_path):
-    rows = [_row("as is", "a1", "A", "in_sync", 10.0, p_sync=0.9), _row("as is", "a2", "A", "inconclusive", 70.0, p_sync=0.7),
+    rows = [_row("as is", "a1", "A", "in_sync", 10.0, p_sync=0.9),
+            _row("as is", "a2", "A", "inconclusive", 70.0, p_sync=0.7),
             _row("as is", "b1", "B", "in_sync", None), _row("delay 200 ms", "a1", "A", "out_of_sync", -190.0),
             _row("delay 200 ms", "a2", "A", "out_of_sync", -120.0),
             _row("other audio", "a1", "A", "mismatch", 900.0, 0.01, p_sync=0.1),

@@ -24,8 +24,9 @@ def interval_coverage(intervals: Sequence[Sequence[float] | None], truths: Seque
 
 
 def p_sync_reliability(p_genuine: Sequence[float], p_mismatched: Sequence[float], bins: int = 5) -> dict:
-    """Brier score, expected calibration error and a reliability table (up to ``bins`` bins of about equal
-    weight over the sorted p_sync; equal values share a bin) of genuine (label 1) against mismatched (label 0), classes weighted equally."""
+    """Brier score, expected calibration error and a reliability table of genuine (label 1) against
+    mismatched (label 0), classes weighted equally; the table has up to ``bins`` bins of about equal
+    weight over the sorted p_sync, equal values sharing a bin. ``None`` values are left out."""
     from sklearn.metrics import brier_score_loss
 
     p_genuine = [p for p in p_genuine if p is not None]
