@@ -32,6 +32,7 @@ def main() -> int:
     from avsync.pipeline import resolve_scorer
     from avsync.train.config import TrainConfig
     from avsync.train.dataset import load_clips
+    from avsync.models.spec import WINDOW_FRAMES
     from avsync.train.loop import clip_dists, offset_hits, scoring_settings, speech_windows
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,7 +52,7 @@ def main() -> int:
         print(f"ensemble_offsets: error: {exc}", file=sys.stderr)
         return 3
     sets = {"val": [c for c in train if c.source in cfg.val_sources], "dev": dev}
-    sets = {name: [c for c in clips if len(c) >= 5] for name, clips in sets.items()}
+    sets = {name: [c for c in clips if len(c) >= WINDOW_FRAMES] for name, clips in sets.items()}
     settings = scoring_settings()
     search = cfg.max_offset_frames
     members: dict[str, dict[str, list[np.ndarray]]] = {}

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from avsync.models.checkpoint import load_checkpoint, load_optim_state, save_checkpoint
-from avsync.models.syncnet_lite import AUDIO_STRIDE, SyncNetLite
+from avsync.models.syncnet_lite import AUDIO_STRIDE, WINDOW_FRAMES, SyncNetLite
 from avsync.train import distributed as D
 from avsync.train.config import TrainConfig
 from avsync.train.dataset import Clip, WindowDataset, load_clips
@@ -77,7 +77,7 @@ def scoring_settings():
     from avsync.config import Settings
 
     settings = Settings.load()
-    settings.protocol.window_frames = 5  # the model's window, whatever the config folder says
+    settings.protocol.window_frames = WINDOW_FRAMES  # the model's window, whatever the config folder says
     return settings
 
 
@@ -96,7 +96,7 @@ def dev_metrics(model: SyncNetLite, clips: list[Clip], cfg: TrainConfig, ctx: D.
     model.eval()
     for i in range(ctx.rank, len(clips), ctx.world):
         clip = clips[i]
-        if len(clip) < 5:
+        if len(clip) < WINDOW_FRAMES:
             continue
         dists = clip_dists(clip, scorer, settings, cfg.max_offset_frames)
         include = speech_windows(clip, dists, cfg.min_speech_fraction)
@@ -145,7 +145,7 @@ def offset_hits(dists: np.ndarray, include: np.ndarray, target: int) -> list[flo
         out[1] = float(include.sum())
         out[4] = float(abs(int(np.argmin(dists[include].mean(0))) - target) <= 1)
         out[5] = 1.0
-    ctx_windows = CONTEXT_FRAMES - 5 + 1
+    ctx_windows = CONTEXT_FRAMES - WINDOW_FRAMES + 1
     for w in range(0, len(dists) - ctx_windows + 1):
         sel = include[w:w + ctx_windows]
         if sel.sum() * 2 <= ctx_windows:
