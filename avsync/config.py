@@ -120,7 +120,6 @@ class FeatureConfig(YamlConfig):
 @dataclass
 class ProtocolConfig(YamlConfig):
     max_offset_frames: int = 15
-    window_frames: int = 5
     analysis_fps: float = 25.0
     min_windows: int = 10
     timeline_window_s: float = 1.0

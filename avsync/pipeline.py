@@ -181,6 +181,7 @@ class TrackScore:
     speech: np.ndarray
     curve: OffsetCurve | None
     estimate: OffsetEstimate | None
+    window_s: float  # the scorer's visual window, in seconds
 
 
 def search_frames(analysis: Analysis, settings: Settings, max_offset_ms: float | None = None) -> int:
@@ -213,9 +214,10 @@ def score_tracks(analysis: Analysis, scorer: Scorer, settings: Settings, *, audi
     ms_per_frame = 1000.0 * analysis.frame_dt
     out = []
     for track in analysis.tracks:
-        dists = scorer.distances(track, audio, offsets, analysis.frame_dt, proto.window_frames)
+        dists = scorer.distances(track, audio, offsets, analysis.frame_dt)
         times = track.times_s[:len(dists)]
-        speech = audio.speech_at(times, proto.window_frames * analysis.frame_dt)
+        window_s = scorer.window_frames * analysis.frame_dt
+        speech = audio.speech_at(times, window_s)
         curve = est = None
         if speech.sum() >= proto.min_windows:
             curve = search_offset(dists[:, centre], offsets[centre], speech, coverage, offset_coverage, enough)
@@ -225,7 +227,7 @@ def score_tracks(analysis: Analysis, scorer: Scorer, settings: Settings, *, audi
             boot = bootstrap_offsets(dists[:, centre], offsets[centre], speech, times, vcfg.ci_block_s,
                                      vcfg.ci_resamples, vcfg.ci_seed, max(coverage, offset_coverage), enough)
             est = _estimate(curve, boot, ms_per_frame, vcfg)
-        out.append(TrackScore(track, dists, offsets, times, speech, curve, est))
+        out.append(TrackScore(track, dists, offsets, times, speech, curve, est, window_s))
     return out
 
 
@@ -417,9 +419,8 @@ def _fill_timeline(tr: TrackReport, ts: TrackScore, calibration: Calibration | N
     drift = drift_ms_per_min(tr.timeline, ms_per_frame, proto.timeline_hop_s / proto.timeline_window_s)
     if drift is not None:
         tr.drift_ms_per_min, tr.drift_ci_ms_per_min = drift
-    window = proto.window_frames * ms_per_frame / 1000.0
     foreign = foreign_audio_segments(ts.dists, ts.offsets, ts.times, ts.speech, ts.curve.best_k, proto.foreign_window_s,
-                                     proto.foreign_max_ratio, proto.foreign_min_length_s, window)
+                                     proto.foreign_max_ratio, proto.foreign_min_length_s, ts.window_s)
     windows = sync_segments(tr.timeline, vcfg, calibration, proto.timeline_min_speech) if proto.window_segments else []
     tr.segments = sorted(foreign + windows, key=lambda seg: seg["start_s"])
 

@@ -51,16 +51,17 @@ def main() -> None:
     a = synthetic_clip_arrays(np.random.default_rng(0), n_frames)
     clip = Clip("bench", "real", a["crops"], a["lips"], a["opening"], a["times_s"], a["mfcc"], a["speech"], 0.0, 0.01, 25.0)
     track, audio = clip.track(), clip.audio()
-    n_vis = n_frames - 4
+    n_vis = n_frames - scorer.window_frames + 1
+    hops = scorer.audio_window_hops
     offsets = np.arange(-15, 16)
     starts = np.unique(audio.index_at(track.times_s[:n_vis, None] + offsets[None] * 0.04))
-    starts = starts[(starts >= 0) & (starts + 20 <= len(audio))]
-    every_row = np.arange(0, len(audio) - 20)
+    starts = starts[(starts >= 0) & (starts + hops <= len(audio))]
+    every_row = np.arange(0, len(audio) - hops)
 
-    vis_rate = _rate(lambda: scorer.embed_visual(track, 5), n_vis)
+    vis_rate = _rate(lambda: scorer.embed_visual(track), n_vis)
     aud_rate = _rate(lambda: scorer.embed_audio(audio, starts), len(starts))
     row_rate = _rate(lambda: scorer.embed_audio(audio, every_row), len(every_row))
-    dist_rate = _rate(lambda: scorer.distances(track, audio, offsets, 0.04, 5), n_frames)
+    dist_rate = _rate(lambda: scorer.distances(track, audio, offsets, 0.04), n_frames)
     print(f"checkpoint        {path if tmp is None else '(fresh, untrained)'}")
     print(f"parameters        {scorer.model.n_params():,} (visual {sum(p.numel() for p in scorer.model.visual.parameters()):,}, "
           f"audio {sum(p.numel() for p in scorer.model.audio.parameters()):,})")

@@ -32,7 +32,6 @@ def main() -> int:
     from avsync.pipeline import resolve_scorer
     from avsync.train.config import TrainConfig
     from avsync.train.dataset import load_clips
-    from avsync.models.spec import WINDOW_FRAMES
     from avsync.train.loop import clip_dists, offset_hits, scoring_settings, speech_windows
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,8 +50,13 @@ def main() -> int:
     except Exception as exc:  # a missing file, a bad config or checkpoint, no cache
         print(f"ensemble_offsets: error: {exc}", file=sys.stderr)
         return 3
+    windows = {(s.window_frames, s.audio_window_hops) for s in scorers.values()}
+    if len(windows) > 1:  # their distance matrices would not line up row for row
+        print("ensemble_offsets: error: the models have different window lengths", file=sys.stderr)
+        return 3
+    (window, hops), = windows
     sets = {"val": [c for c in train if c.source in cfg.val_sources], "dev": dev}
-    sets = {name: [c for c in clips if len(c) >= WINDOW_FRAMES] for name, clips in sets.items()}
+    sets = {name: [c for c in clips if len(c) >= window] for name, clips in sets.items()}
     settings = scoring_settings()
     search = cfg.max_offset_frames
     members: dict[str, dict[str, list[np.ndarray]]] = {}
@@ -65,15 +69,15 @@ def main() -> int:
                 for name, clips in sets.items()}
     # the windows counted depend on the speech and on which offsets have audio, not on the model
     first = members[next(iter(members))]
-    include = {name: [speech_windows(clip, dists, cfg.min_speech_fraction) for clip, dists in zip(clips, first[name])]
-               for name, clips in sets.items()}
+    include = {name: [speech_windows(clip, dists, cfg.min_speech_fraction, hops)
+                      for clip, dists in zip(clips, first[name])] for name, clips in sets.items()}
 
     def accuracies(combo: tuple[str, ...]) -> dict[str, np.ndarray]:
         out = {}
         for name in sets:
             hits = np.zeros(6)
             for i, inc in enumerate(include[name]):
-                hits += offset_hits(np.mean([members[m][name][i] for m in combo], axis=0), inc, search)
+                hits += offset_hits(np.mean([members[m][name][i] for m in combo], axis=0), inc, search, window)
             out[name] = hits[0::2] / np.maximum(hits[1::2], 1)
         return out
 

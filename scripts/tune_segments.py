@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     scored = []  # (best track score or None, its window's length in s, true periods)
     for i, _, analysis, _ in iter_analyses(entries, settings, [scorer], None, cache, True, desc="tune_segments"):
         best = measure(analysis, scorer, settings).best if analysis is not None else None
-        length = settings.protocol.window_frames * analysis.frame_dt if analysis is not None else 0.0
+        length = scorer.window_frames * analysis.frame_dt if analysis is not None else 0.0
         scored.append((best, length, rows[i].fake_periods))
 
     ranked = grid(scored, args.max_genuine_flagged)

@@ -31,7 +31,7 @@ def _audio(n_rows=400, seed=1):
 
 
 def _distances(scorer):
-    return scorer.distances(_track(), _audio(), np.arange(-15, 16), 0.04, 5)
+    return scorer.distances(_track(), _audio(), np.arange(-15, 16), 0.04)
 
 
 def _both(weights, monkeypatch):
@@ -55,12 +55,14 @@ def test_default_scorer_runs_without_torch_when_graphs_match(monkeypatch):
     assert isinstance(SyncNetLiteScorer().backend, OnnxSyncNet)
 
 
-def test_export_round_trip_and_stale_graphs_are_ignored(tmp_path, monkeypatch):
+@pytest.mark.parametrize("window", [5, 9])
+def test_export_round_trip_and_stale_graphs_are_ignored(tmp_path, monkeypatch, window):
     pytest.importorskip("onnx")
     from avsync.models.onnx_export import export_onnx
 
     torch.manual_seed(0)
-    cfg = ModelConfig(embed_dim=16, visual_channels=[8, 8, 16, 16], audio_channels=[8, 8, 16], lip_hidden=16)
+    cfg = ModelConfig(window_frames=window, embed_dim=16, visual_channels=[8, 8, 16, 16], audio_channels=[8, 8, 16],
+                      lip_hidden=16)
     weights = save_checkpoint(tmp_path / "m.safetensors", SyncNetLite(cfg).eval(), epoch=0)
     export_onnx(weights)
     onnx, ref = _both(weights, monkeypatch)

@@ -57,17 +57,20 @@ def test_model_without_lips_ignores_landmarks():
         _model().embed_visual(crops)  # a lips model needs landmarks
 
 
-def test_audio_segment_equals_separate_windows():
+@pytest.mark.parametrize("window", [5, 7])
+def test_audio_segment_equals_separate_windows(window):
     """The trunk has no time padding and stride 4: a segment pass must equal per-window passes."""
-    model = _model()
-    seg = torch.randn(2, 140, 13)
+    model = _model(TINY.replace(window_frames=window))
+    hops = 4 * window
+    seg = torch.randn(2, 120 + hops, 13)
     with torch.no_grad():
         together = model.embed_audio_segment(seg)
-        apart = torch.stack([model.embed_audio(seg[:, 4 * k:4 * k + 20]) for k in range(31)], dim=1)
+        apart = torch.stack([model.embed_audio(seg[:, 4 * k:4 * k + hops]) for k in range(31)], dim=1)
+    assert together.shape == (2, 31, 16)
     assert torch.allclose(together, apart, atol=1e-5)
-    # A window that differs only outside its 20 rows gives the same embedding.
+    # A window that differs only outside its rows gives the same embedding.
     seg2 = seg.clone()
-    seg2[:, 20:] = 0
+    seg2[:, hops:] = 0
     with torch.no_grad():
         assert torch.allclose(model.embed_audio_segment(seg2)[:, 0], together[:, 0], atol=1e-5)
         assert not torch.allclose(model.embed_audio_segment(seg2)[:, 1], together[:, 1], atol=1e-3)
@@ -153,23 +156,37 @@ def test_scorer_registered_and_built_from_checkpoint(tmp_path, clip):
     scorer = SyncNetLiteScorer(path)
     assert scorer.describe()["name"] == "syncnet_lite" and scorer.version.startswith("sha256:")
     offsets = np.arange(-15, 16)
-    d = scorer.distances(clip.track(), clip.audio(), offsets, 0.04, 5)
+    d = scorer.distances(clip.track(), clip.audio(), offsets, 0.04)
     assert d.shape == (76, 31)
     assert np.isnan(d[0, 0]) and np.isfinite(d[30, 15])  # audio before the recording is masked
-    with pytest.raises(ValueError):
-        scorer.embed_visual(clip.track(), 7)
 
 
-def test_scorer_audio_matches_per_window_embedding(clip):
-    model = _model()
+def test_the_window_length_travels_with_the_checkpoint(tmp_path, clip):
+    """A checkpoint says how long its windows are, and the scorer built from it scores that many
+    frames and MFCC rows; sidecars written before the key existed mean 5."""
+    path = save_checkpoint(tmp_path / "w7.safetensors", _model(TINY.replace(window_frames=7)), epoch=0)
+    assert json.loads(path.with_suffix(".json").read_text())["model"]["window_frames"] == 7
+    scorer = SyncNetLiteScorer(path)
+    assert (scorer.window_frames, scorer.audio_window_hops) == (7, 28)
+    d = scorer.distances(clip.track(), clip.audio(), np.arange(-15, 16), 0.04)
+    assert d.shape == (74, 31) and np.isfinite(d[30, 15])
+    assert ModelConfig.from_dict({}).window_frames == 5
+    with pytest.raises(ValueError, match="window_frames"):
+        ModelConfig(window_frames=2)
+
+
+@pytest.mark.parametrize("window", [5, 7])
+def test_scorer_audio_matches_per_window_embedding(clip, window):
+    model = _model(TINY.replace(window_frames=window))
     scorer = SyncNetLiteScorer.from_model(model)
+    hops = 4 * window
     rng = np.random.default_rng(0)
-    starts = np.unique(np.concatenate([np.arange(0, 100, 4), rng.integers(0, len(clip.mfcc) - 20, 25)]))
+    starts = np.unique(np.concatenate([np.arange(0, 100, 4), rng.integers(0, len(clip.mfcc) - hops, 25)]))
     starts = rng.permutation(starts)
     got = scorer.embed_audio(clip.audio(), starts)
     norm = torch.from_numpy(normalize_mfcc(clip.mfcc))
     with torch.no_grad():
-        want = model.embed_audio(torch.stack([norm[s:s + 20] for s in starts])).numpy()
+        want = model.embed_audio(torch.stack([norm[s:s + hops] for s in starts])).numpy()
     np.testing.assert_allclose(got, want, atol=1e-5)
     with pytest.raises(ValueError):
         scorer.embed_audio(clip.audio(), np.array([len(clip.mfcc) - 5]))
@@ -185,14 +202,16 @@ def test_segments_cover_every_start_once():
     assert sorted(seen) == list(range(len(starts)))
 
 
-def test_visual_windows_match_model(clip):
-    model = _model()
+@pytest.mark.parametrize("window", [5, 7])
+def test_visual_windows_match_model(clip, window):
+    model = _model(TINY.replace(window_frames=window))
     scorer = SyncNetLiteScorer.from_model(model)
-    emb = scorer.embed_visual(clip.track(), 5)
-    assert emb.shape == (76, 16)
+    emb = scorer.embed_visual(clip.track())
+    assert emb.shape == (81 - window, 16)
+    part = slice(10, 10 + window)
     with torch.no_grad():
-        want = model.embed_visual(torch.from_numpy(clip.crops[10:15])[None], torch.from_numpy(clip.lips[10:15])[None],
-                                  torch.from_numpy(clip.opening[10:15])[None]).numpy()
+        want = model.embed_visual(torch.from_numpy(clip.crops[part])[None], torch.from_numpy(clip.lips[part])[None],
+                                  torch.from_numpy(clip.opening[part])[None]).numpy()
     np.testing.assert_allclose(emb[10], want[0], atol=1e-5)
 
 
@@ -209,15 +228,15 @@ def test_visual_windows_span_the_models_40ms_grid_at_other_frame_rates(clip):
     fast.crops[1::2] = np.random.default_rng(1).integers(0, 256, fast.crops[1::2].shape, dtype=np.uint8)
     fast.times_s = slow.times_s[0] + np.arange(2 * n - 1) * 0.02
     fast.frames = np.arange(2 * n - 1)
-    got = scorer.embed_visual(fast, 5)
-    want = scorer.embed_visual(slow, 5)
+    got = scorer.embed_visual(fast)
+    want = scorer.embed_visual(slow)
     assert len(got) == 2 * n - 1 - 8  # the last window must end on the last frame
     np.testing.assert_allclose(got[::2], want, atol=1e-5)
     assert not np.allclose(got[1], want[0], atol=1e-3)
 
     thirty = clip.track()
     thirty.times_s = slow.times_s[0] + np.arange(n) / 30.0
-    pos = model_windows(thirty.times_s, n)
+    pos = model_windows(thirty.times_s, n, 5)
     np.testing.assert_allclose(np.diff(pos, axis=1), 1.2, atol=1e-9)
     assert pos[-1, -1] <= n - 1 < pos[-1, -1] + 1.2 + 1e-9
-    assert len(scorer.embed_visual(thirty, 5)) == len(pos)
+    assert len(scorer.embed_visual(thirty)) == len(pos)

@@ -38,6 +38,13 @@ def test_context_count_follows_stride_and_length():
         assert counts[str(L)][1] == len(SHIFTS) * len(range(0, n - width + 1, 5))
 
 
+def test_contexts_shorter_than_the_window_have_no_predictions():
+    n = 40
+    counts = offset_predictions(dip_matrix(n - 8), WIDE, all_speech(n - 8), SHIFTS, SEARCH, window=9)
+    assert counts["5"] == counts["7"] == [0, 0]
+    assert counts["9"][1] == len(SHIFTS) * len(range(0, n - 8, 5)) and counts["9"][0] == counts["9"][1]
+
+
 def test_wrong_own_offset_counts_as_wrong():
     # the clip's own sync is 3 frames off: every prediction misses the true shift by 3 (shifts
     # beyond ±12 would push the minimum past the ±15 search, to the edge)
@@ -139,6 +146,7 @@ def test_cli_end_to_end(clip_folder, tmp_path):
     assert "whole clip" in result.output and "ROC AUC" in result.output
     data = json.loads(out.read_text())
     model = data["models"]["baseline-envelope-corr"]
+    assert data["schema"] == "avsync.eval_offsets/2" and model["window_frames"] == 5
     assert model["accuracy"]["whole"]["n"] == 3 * 31
     assert model["accuracy"]["whole"]["accuracy"] >= 0.9
     assert model["accuracy"]["15"]["n"] > 0

@@ -152,18 +152,16 @@ def test_scorer_attributes_and_registration(scorer):
 
 def test_embed_visual_feeds_bgr_unnormalised_windows(scorer):
     track = _track(7)
-    emb = scorer.embed_visual(track, 5)
+    emb = scorer.embed_visual(track)
     assert emb.shape == (3, 1024) and np.isfinite(emb).all()
     # Window 1 by hand: frames 1..5, channels reversed (BGR), raw 0..255 values.
     clip = torch.from_numpy(track.face_crops[1:6, ..., ::-1].copy()).permute(3, 0, 1, 2).float()[None]
     with torch.no_grad():
         expected = scorer.model.forward_visual(clip).numpy()[0]
     np.testing.assert_allclose(emb[1], expected, rtol=1e-4, atol=1e-4)
-    with pytest.raises(ValueError, match="5-frame"):
-        scorer.embed_visual(track, 7)
     track.face_crops = None
     with pytest.raises(ValueError, match="face crops"):
-        scorer.embed_visual(track, 5)
+        scorer.embed_visual(track)
 
 
 def test_embed_audio_patches_and_int16_scale(scorer):
@@ -183,7 +181,7 @@ def test_embed_audio_patches_and_int16_scale(scorer):
 def test_distances_mask_offsets_without_audio(scorer):
     track, audio = _track(8), _audio(60)  # 0.32 s of video, 0.6 s of MFCC
     offsets = np.arange(-3, 4)
-    dists = scorer.distances(track, audio, offsets, 1 / 25, 5)
+    dists = scorer.distances(track, audio, offsets, 1 / 25)
     assert dists.shape == (4, 7)
     assert np.isnan(dists[0, 0])  # window 0 at offset -3 needs audio before t = 0
     assert np.isfinite(dists[:, 3]).all() and (dists[:, 3] > 0).all()

@@ -52,15 +52,18 @@ def test_unaugmented_sample_is_the_inference_input(cache):
     """Without augmentation a sample's candidates are exactly the normalised MFCC rows inference uses."""
     clip = load_clips(cache, "train")[0]
     frame = 60
-    s = make_sample(clip, frame, 15, None, np.random.default_rng(0))
+    s = make_sample(clip, frame, 5, 15, None, np.random.default_rng(0))
     row = int(clip.row_at(clip.times_s[frame]))
     norm = normalize_mfcc(clip.mfcc)
     np.testing.assert_allclose(s["audio"][60:80].numpy(), norm[row:row + 20], atol=1e-6)  # offset 0
     np.testing.assert_allclose(s["audio"][0:20].numpy(), norm[row - 60:row - 40], atol=1e-6)  # offset -15
     np.testing.assert_array_equal(s["crops"].numpy(), clip.crops[frame:frame + 5].astype(np.float32))
     assert s["valid"].all()
-    edge = make_sample(clip, 2, 15, None, np.random.default_rng(0))
+    edge = make_sample(clip, 2, 5, 15, None, np.random.default_rng(0))
     assert not edge["valid"][0] and edge["valid"][15]  # audio before the recording is not a candidate
+    wide = make_sample(clip, frame, 9, 15, None, np.random.default_rng(0))  # a 9-frame model's sample
+    assert wide["crops"].shape == (9, 48, 96) and wide["audio"].shape == (156, 13)
+    np.testing.assert_allclose(wide["audio"][60:96].numpy(), norm[row:row + 36], atol=1e-6)
 
 
 def test_training_anchors_are_the_windows_the_scorer_scores(cache):
@@ -73,10 +76,10 @@ def test_training_anchors_are_the_windows_the_scorer_scores(cache):
     n = len(clip)
     for fps in (25.0, 30.0):
         timed = dataclasses.replace(clip, times_s=np.arange(n) / fps)
-        anchors = WindowDataset._eligible(timed, 0.0)
-        scored = model_windows(timed.times_s, n)
+        anchors = WindowDataset._eligible(timed, 5, 0.0)
+        scored = model_windows(timed.times_s, n, 5)
         assert anchors.max() == len(scored) - 1
-        assert window_positions(timed.times_s, timed.times_s[anchors.max()])[-1] <= n - 1 + 1e-9
+        assert window_positions(timed.times_s, timed.times_s[anchors.max()], 5)[-1] <= n - 1 + 1e-9
     assert len(scored) < n - 4  # 30 fps: 0.16 s of window is more than 4 frames
 
 
@@ -85,7 +88,7 @@ def test_speed_perturbation_stretches_both_streams(cache):
     aug = AugmentConfig(speed_p=1.0, speed_range=0.1, noise_p=0, filter_p=0, gain_p=0, brightness_p=0, blur_p=0,
                         affine_p=0, pixel_noise_p=0, flip_p=0)
     rng = np.random.default_rng(1)
-    s = make_sample(clip, 60, 15, aug, rng)
+    s = make_sample(clip, 60, 5, 15, aug, rng)
     replay = np.random.default_rng(1)
     replay.random()  # make_sample's speed_p draw
     speed = replay.uniform(0.9, 1.1)
@@ -251,6 +254,18 @@ def test_train_end_to_end_and_resume_matches_uninterrupted(cache, tmp_path, monk
         assert not torch.allclose(trained["visual.head.3.weight"], a.state_dict()["visual.head.3.weight"])
 
 
+def test_a_longer_window_trains_from_the_config_alone(cache, tmp_path):
+    """window_frames is a model setting: the samples, the held-out metrics and the checkpoint follow it."""
+    from avsync.scoring.learned import SyncNetLiteScorer
+
+    cfg = _cfg(cache, epochs=1, model={**TINY_MODEL, "window_frames": 9})
+    metrics = loop.train(cfg, tmp_path / "w9", progress=False)
+    assert 0 <= metrics["dev_acc_ctx15"] <= 1 and metrics["dev_windows"] > 0
+    assert json.loads((tmp_path / "w9" / "last.json").read_text())["model"]["window_frames"] == 9
+    scorer = SyncNetLiteScorer(tmp_path / "w9" / "last.safetensors")
+    assert scorer.window_frames == 9 and scorer.model.visual.cnn[0][0].in_channels == 17
+
+
 def test_val_sources_are_held_out_of_training_and_scored(tmp_path):
     cache = write_synthetic_cache(tmp_path / "c", [("train", "real", 160, "a/one"), ("train", "real", 160, "a/one"),
                                                    ("train", "real", 120, "b/held"), ("dev", "real", 100, "d/dev")])
@@ -351,9 +366,9 @@ def test_offset_hits_count_windows_contexts_and_the_clip_within_a_frame():
     dists[:5, 0] = 0.0  # the first five windows' best is 15 frames off
     include = np.ones(n, bool)
     include[-3:] = False  # left out: not counted
-    hits = offset_hits(dists, include, target)
+    hits = offset_hits(dists, include, target, 5)
     contexts = n - (CONTEXT_FRAMES - 5 + 1) + 1
     assert hits[:2] == [22.0, 27.0]
     assert hits[4:] == [1.0, 1.0]  # the whole clip's mean curve: 0.59 one frame off, 0.81 far off
     assert hits[3] == contexts and 0 < hits[2] < contexts  # the first contexts are mostly far windows
-    assert offset_hits(dists, np.zeros(n, bool), target) == [0.0] * 6
+    assert offset_hits(dists, np.zeros(n, bool), target, 5) == [0.0] * 6

@@ -5,8 +5,8 @@ computed once over offsets ±2×search (±30 frames). Delaying the audio by s fr
 k to k - s, so the search over ±search for true shift s reads columns k - s of that one matrix:
 no re-decoding and no re-scoring per shift. A prediction is correct within ±``tolerance`` frames.
 
-Accuracy is reported for contexts of L frames (L - 4 consecutive 5-frame windows, placed every
-``stride`` frames where every window has speech) and for the whole clip. Mismatch detection:
+Accuracy is reported for contexts of L frames (L - W + 1 consecutive windows of the model's W
+frames, placed every ``stride`` frames where every window has speech) and for the whole clip. Mismatch detection:
 ROC AUC and EER of the whole-clip confidence, a clip's own audio against another clip's audio.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from avsync.pipeline import score_tracks, speaking_track
 from avsync.scoring.base import Scorer
 from avsync.scoring.protocol import average_curve, search_offset
 
-SCHEMA = "avsync.eval_offsets/1"
+SCHEMA = "avsync.eval_offsets/2"  # 2: window_frames per model, no longer under protocol
 CONTEXTS = (5, 7, 9, 11, 13, 15)
 
 
@@ -61,6 +61,8 @@ def offset_predictions(dists: np.ndarray, offsets: np.ndarray, speech: np.ndarra
         run = np.concatenate([[0], np.cumsum(mask)])
         for L in contexts:
             width = L - window + 1
+            if width < 1:  # a context shorter than the model's window has no prediction
+                continue
             for start in range(0, n - width + 1, stride):
                 if run[start + width] - run[start] < width:
                     continue  # the context must be speech throughout
@@ -103,7 +105,7 @@ def evaluate_offsets(entries: list[Clip], scorers: list[Scorer], settings: Setti
     """Run the benchmark for each scorer over one shared front-end pass per clip; a JSON-ready dict."""
     settings = settings or Settings.load()
     proto = settings.protocol
-    search, window = proto.max_offset_frames, proto.window_frames
+    search = proto.max_offset_frames
     shifts = np.arange(-max_shift, max_shift + 1)
 
     audios: list = []
@@ -118,7 +120,8 @@ def evaluate_offsets(entries: list[Clip], scorers: list[Scorer], settings: Setti
         partners.setdefault(i, []).append(j)
 
     clips = []
-    models = {s.name: {"scorer": s.describe(), "counts": {}, "by_category": {}, "genuine": [], "mismatched": [],
+    models = {s.name: {"scorer": s.describe(), "window_frames": s.window_frames, "counts": {}, "by_category": {},
+                       "genuine": [], "mismatched": [],
                        "per_clip": [], "pairs": []} for s in scorers}
     for index, entry, analysis, reason in iter_analyses(entries, settings, scorers, jobs, cache, progress,
                                                         desc="eval-offsets"):
@@ -139,10 +142,9 @@ def evaluate_offsets(entries: list[Clip], scorers: list[Scorer], settings: Setti
             if best is None:
                 m["per_clip"].append({"id": entry.slug, "status": "no_speech_windows"})
                 continue
-            speech = speech_by_shift(analysis.audio.speech_at, best.times, analysis.frame_dt,
-                                     window * analysis.frame_dt, shifts)
-            counts = offset_predictions(best.dists, best.offsets, speech, shifts, search, contexts, window,
-                                        stride, tolerance, proto.min_windows)
+            speech = speech_by_shift(analysis.audio.speech_at, best.times, analysis.frame_dt, best.window_s, shifts)
+            counts = offset_predictions(best.dists, best.offsets, speech, shifts, search, contexts,
+                                        scorer.window_frames, stride, tolerance, proto.min_windows)
             _add(m["counts"], counts)
             _add(m["by_category"].setdefault(entry.category or "-", {}), counts)
             m["genuine"].append(best.curve.confidence)
@@ -162,12 +164,14 @@ def evaluate_offsets(entries: list[Clip], scorers: list[Scorer], settings: Setti
     result = {
         "schema": SCHEMA, "source": source, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "protocol": {"search_frames": search, "shifts_frames": [int(shifts[0]), int(shifts[-1])],
-                     "tolerance_frames": tolerance, "contexts_frames": list(contexts), "window_frames": window,
+                     "tolerance_frames": tolerance, "contexts_frames": list(contexts),
                      "stride_frames": stride, "negatives_per_clip": negatives, "seed": seed,
-                     "context_rule": "L frames = L-4 consecutive 5-frame windows, all with speech"},
+                     "context_rule": "L frames = L-W+1 consecutive W-frame windows (W: each model's window_frames), "
+                                     "all with speech"},
         "clips": clips, "models": {}}
     for name, m in models.items():
-        result["models"][name] = {"scorer": m["scorer"], "accuracy": _rates(m["counts"]),
+        result["models"][name] = {"scorer": m["scorer"], "window_frames": m["window_frames"],
+                                  "accuracy": _rates(m["counts"]),
                                   "accuracy_by_category": {c: _rates(v) for c, v in sorted(m["by_category"].items())},
                                   "mismatch": ranking(m["genuine"], m["mismatched"]),
                                   "per_clip": m["per_clip"], "mismatched_pairs": m["pairs"]}

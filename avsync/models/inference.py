@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avsync.models.spec import AUDIO_TRUNK_STEPS, ModelConfig
+from avsync.models.spec import ModelConfig
 
 PARTS = ("visual", "audio_trunk", "audio_head")
 SOURCE_KEY = "source_sha256"
@@ -24,10 +24,11 @@ def onnx_path(weights: str | Path, part: str) -> Path:
     return Path(weights).with_suffix(f".{part}.onnx")
 
 
-def gather_windows(fmap: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """(1, C, F, S) trunk map, (K,) first steps -> (K, C * F * 3), in the order the torch head reads."""
-    idx = np.asarray(steps, np.int64)[:, None] + np.arange(AUDIO_TRUNK_STEPS)  # (K, 3)
-    gathered = fmap[0][:, :, idx]  # (C, F, K, 3)
+def gather_windows(fmap: np.ndarray, steps: np.ndarray, width: int) -> np.ndarray:
+    """(1, C, F, S) trunk map, (K,) first steps -> (K, C * F * width), in the order the torch head
+    reads; ``width`` is the model's trunk steps per window (``ModelConfig.trunk_steps``)."""
+    idx = np.asarray(steps, np.int64)[:, None] + np.arange(width)  # (K, width)
+    gathered = fmap[0][:, :, idx]  # (C, F, K, width)
     return np.ascontiguousarray(gathered.transpose(2, 0, 1, 3)).reshape(len(idx), -1)
 
 

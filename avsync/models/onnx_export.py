@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from avsync.models.inference import PARTS, SOURCE_KEY, onnx_path
-from avsync.models.spec import CROP_H, CROP_W, MFCC_ROWS, WINDOW_FRAMES
+from avsync.models.spec import CROP_H, CROP_W, MFCC_ROWS
 
 OPSET = 17
 
@@ -41,9 +41,10 @@ def export_onnx(weights: str | Path, atol: float = 1e-4) -> list[Path]:
         def forward(self, *inputs):
             return self.method(*inputs)
 
-    crops = torch.randint(0, 256, (n, WINDOW_FRAMES, CROP_H, CROP_W), dtype=torch.uint8, generator=rng)
-    lips = torch.rand(n, WINDOW_FRAMES, cfg.n_lip_points, 2, generator=rng) * 80 + 10
-    opening = torch.rand(n, WINDOW_FRAMES, generator=rng)
+    w = cfg.window_frames
+    crops = torch.randint(0, 256, (n, w, CROP_H, CROP_W), dtype=torch.uint8, generator=rng)
+    lips = torch.rand(n, w, cfg.n_lip_points, 2, generator=rng) * 80 + 10
+    opening = torch.rand(n, w, generator=rng)
     visual_inputs = {"crops": crops, "lips": lips, "opening": opening} if cfg.use_lips else {"crops": crops}
     mfcc = torch.randn(1, 140, MFCC_ROWS, generator=rng)
     flat = torch.randn(n, model.audio.flat, generator=rng)

@@ -8,16 +8,14 @@ import numpy as np
 
 from avsync.config import YamlConfig
 
-WINDOW_FRAMES = 5
 CROP_H, CROP_W = 48, 96
 MFCC_ROWS = 13
-AUDIO_HOPS = 20  # 0.2 s at 10 ms
 AUDIO_STRIDE = 4  # time stride of the audio trunk = MFCC rows per 25 fps frame
-AUDIO_TRUNK_STEPS = 3  # trunk output steps inside one 20-row window
 
 
 @dataclass
 class ModelConfig(YamlConfig):
+    window_frames: int = 5  # frames per visual window (0.2 s); the audio window is as long
     embed_dim: int = 128
     visual_channels: list[int] = dataclasses.field(default_factory=lambda: [16, 32, 64, 96])
     audio_channels: list[int] = dataclasses.field(default_factory=lambda: [24, 48, 64])
@@ -27,6 +25,20 @@ class ModelConfig(YamlConfig):
     dropout: float = 0.2
     normalize: bool = True  # L2-normalise embeddings
     init_logit_scale: float = 10.0  # 1 / temperature for -distance logits in training
+
+    def __post_init__(self):
+        if self.window_frames < 3:  # the audio trunk needs 12 rows for one output step
+            raise ValueError(f"window_frames must be at least 3, not {self.window_frames}")
+
+    @property
+    def audio_hops(self) -> int:
+        """MFCC rows in one audio window: as long as the visual window (4 rows per frame)."""
+        return AUDIO_STRIDE * self.window_frames
+
+    @property
+    def trunk_steps(self) -> int:
+        """Audio trunk output steps inside one window: (rows - 8) / 4 for its convs and pools."""
+        return self.window_frames - 2
 
 
 def mfcc_stats(mfcc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -45,21 +57,21 @@ def normalize_mfcc(mfcc: np.ndarray, stats: tuple[np.ndarray, np.ndarray] | None
 FRAME_S = AUDIO_STRIDE * 0.01  # the model's frame grid: 25 fps, four 10 ms MFCC hops per frame
 
 
-def window_positions(times_s: np.ndarray, anchors_s, spacing_s: float = FRAME_S) -> np.ndarray:
-    """Fractional frame numbers of the ``WINDOW_FRAMES`` frames of each window that starts at an
-    anchor time: the frames are ``spacing_s`` apart whatever the video's frame rate, as training
-    samples them, so a 30 fps clip shows the model 0.2 s of movement, not 0.17 s."""
-    at = np.asarray(anchors_s, np.float64)[..., None] + np.arange(WINDOW_FRAMES) * spacing_s
+def window_positions(times_s: np.ndarray, anchors_s, frames: int, spacing_s: float = FRAME_S) -> np.ndarray:
+    """Fractional frame numbers of the ``frames`` frames of each window that starts at an anchor
+    time: the frames are ``spacing_s`` apart whatever the video's frame rate, as training samples
+    them, so a 30 fps clip shows a 5-frame model 0.2 s of movement, not 0.17 s."""
+    at = np.asarray(anchors_s, np.float64)[..., None] + np.arange(frames) * spacing_s
     return np.interp(at, times_s, np.arange(len(times_s)))
 
 
-def window_count(times_s: np.ndarray) -> int:
-    """How many frames can anchor a window: those whose ``WINDOW_FRAMES`` frames, ``FRAME_S``
-    apart, end by the last frame (1 ms of timestamp jitter allowed). Training samples exactly the
-    windows the scorer scores."""
-    if len(times_s) < WINDOW_FRAMES:
+def window_count(times_s: np.ndarray, frames: int) -> int:
+    """How many frames can anchor a window: those whose ``frames`` frames, ``FRAME_S`` apart, end
+    by the last frame (1 ms of timestamp jitter allowed). Training samples exactly the windows the
+    scorer scores."""
+    if len(times_s) < frames:
         return 0
-    span = (WINDOW_FRAMES - 1) * FRAME_S
+    span = (frames - 1) * FRAME_S
     return int(np.searchsorted(times_s, times_s[-1] - span + 1e-3, side="right"))
 
 

@@ -1,14 +1,15 @@
 """SyncNet-lite: a small two-stream audio-visual sync model trained on aligned mouth crops.
 
-Visual stream: 5 aligned grayscale mouth crops (5 x 48 x 96 uint8), normalised per window
-(so global brightness and contrast drop out) and stacked with their 4 frame differences, then
-a strided 2-D CNN. Optional lip-geometry branch: the window's lip landmarks after a per-window
-similarity normalisation (translation, scale and roll removed, so pixel landmarks and
-crop-normalised landmarks give the same features) plus the mouth-opening ratio, through an MLP.
+Visual stream: W aligned grayscale mouth crops (W x 48 x 96 uint8; W = ``window_frames``, 5 by
+default), normalised per window (so global brightness and contrast drop out) and stacked with
+their W - 1 frame differences, then a strided 2-D CNN. Optional lip-geometry branch: the
+window's lip landmarks after a per-window similarity normalisation (translation, scale and roll
+removed, so pixel landmarks and crop-normalised landmarks give the same features) plus the
+mouth-opening ratio, through an MLP.
 
-Audio stream: 13 x 20 MFCC (0.2 s), normalised per clip by :func:`normalize_mfcc`. Its trunk
-uses no padding along time and a total time stride of 4 rows (one 25 fps frame), so running it
-once over a long MFCC segment and slicing equals running it on each 20-row window: training
+Audio stream: 13 x 4W MFCC (0.2 s for W = 5), normalised per clip by :func:`normalize_mfcc`. Its
+trunk uses no padding along time and a total time stride of 4 rows (one 25 fps frame), so running
+it once over a long MFCC segment and slicing equals running it on each window: training
 embeds all 31 candidate offsets of a window from one 140-row segment, and inference embeds a
 clip's windows from one pass (see :meth:`SyncNetLite.embed_audio_segment`).
 
@@ -22,8 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 
-from avsync.models.spec import (AUDIO_HOPS, AUDIO_STRIDE, AUDIO_TRUNK_STEPS, CROP_H, CROP_W, MFCC_ROWS,  # noqa: F401
-                                WINDOW_FRAMES, ModelConfig, mfcc_stats, normalize_mfcc)
+from avsync.models.spec import (AUDIO_STRIDE, CROP_H, CROP_W, MFCC_ROWS, ModelConfig, mfcc_stats,  # noqa: F401
+                                normalize_mfcc)
 
 
 def _conv_bn(cin: int, cout: int, kernel, stride, padding) -> nn.Sequential:
@@ -34,7 +35,7 @@ class VisualStream(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         chans = cfg.visual_channels
-        layers, cin = [], 2 * WINDOW_FRAMES - 1
+        layers, cin = [], 2 * cfg.window_frames - 1
         for cout in chans:  # each layer halves height and width: 48x96 -> 3x6 after four
             layers.append(_conv_bn(cin, cout, 3, 2, 1))
             cin = cout
@@ -44,7 +45,7 @@ class VisualStream(nn.Module):
         self.use_lips = cfg.use_lips
         lip_out = 0
         if cfg.use_lips:
-            lip_in = WINDOW_FRAMES * (cfg.n_lip_points * 2 + 1)
+            lip_in = cfg.window_frames * (cfg.n_lip_points * 2 + 1)
             self.lips = nn.Sequential(nn.Linear(lip_in, cfg.lip_hidden), nn.ReLU(inplace=True),
                                       nn.Linear(cfg.lip_hidden, cfg.lip_hidden), nn.ReLU(inplace=True))
             lip_out = cfg.lip_hidden
@@ -72,26 +73,27 @@ class AudioStream(nn.Module):
             _conv_bn(c1, c2, (3, 3), (2, 1), (1, 0)),  # 7 x (T-4)
             nn.MaxPool2d((1, 2)),  # 7 x (T-4)/2
             _conv_bn(c2, c3, (3, 3), (2, 1), (1, 0)),  # 4 x ((T-4)/2 - 2)
-            nn.MaxPool2d((1, 2)),  # stride 4 rows overall; a 20-row window gives 3 steps
+            nn.MaxPool2d((1, 2)),  # stride 4 rows overall; a 4W-row window gives W - 2 steps
         )
-        self.flat = c3 * 4 * AUDIO_TRUNK_STEPS
+        self.steps = cfg.trunk_steps
+        self.flat = c3 * 4 * self.steps
         self.head = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(self.flat, 256), nn.ReLU(inplace=True),
                                   nn.Linear(256, cfg.embed_dim))
 
     def trunk_map(self, mfcc: torch.Tensor) -> torch.Tensor:
-        """(B, T, 13) normalised MFCC -> (B, C, 4, steps); step j covers rows 4j .. 4j+19 at most."""
+        """(B, T, 13) normalised MFCC -> (B, C, 4, steps); step j sees rows 4j .. 4j+11."""
         return self.trunk(mfcc.transpose(1, 2).unsqueeze(1))
 
     def windows(self, fmap: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
         """Embeddings of the windows whose first trunk step is ``steps`` (B, K) -> (B, K, D)."""
         b, c, f, _ = fmap.shape
-        idx = steps[:, :, None] + torch.arange(AUDIO_TRUNK_STEPS, device=fmap.device)  # (B, K, 3)
-        gathered = fmap[torch.arange(b, device=fmap.device)[:, None, None], :, :, idx]  # (B, K, 3, C, 4)
+        idx = steps[:, :, None] + torch.arange(self.steps, device=fmap.device)  # (B, K, W - 2)
+        gathered = fmap[torch.arange(b, device=fmap.device)[:, None, None], :, :, idx]  # (B, K, W - 2, C, 4)
         flat = gathered.permute(0, 1, 3, 4, 2).reshape(b, steps.shape[1], self.flat)
         return self.head(flat)
 
     def forward(self, mfcc: torch.Tensor) -> torch.Tensor:
-        """(B, 20, 13) windows -> (B, D)."""
+        """(B, 4W, 13) windows -> (B, D)."""
         fmap = self.trunk_map(mfcc)
         return self.windows(fmap, torch.zeros(len(mfcc), 1, dtype=torch.long, device=mfcc.device))[:, 0]
 
@@ -108,17 +110,17 @@ class SyncNetLite(nn.Module):
         return F.normalize(emb, dim=-1) if self.cfg.normalize else emb
 
     def embed_visual(self, crops, lips=None, opening=None) -> torch.Tensor:
-        """crops (B, 5, 48, 96) in 0..255; lips (B, 5, L, 2); opening (B, 5) -> (B, D)."""
+        """crops (B, W, 48, 96) in 0..255; lips (B, W, L, 2); opening (B, W) -> (B, D)."""
         return self._out(self.visual(crops, lips, opening))
 
     def embed_audio(self, mfcc: torch.Tensor) -> torch.Tensor:
-        """(B, 20, 13) normalised MFCC windows -> (B, D)."""
+        """(B, 4W, 13) normalised MFCC windows -> (B, D)."""
         return self._out(self.audio(mfcc))
 
     def embed_audio_segment(self, mfcc: torch.Tensor, n_windows: int | None = None) -> torch.Tensor:
         """(B, T, 13) segments -> (B, K, D) for the windows starting at rows 0, 4, 8, ... (all that fit)."""
         fmap = self.audio.trunk_map(mfcc)
-        k = fmap.shape[-1] - AUDIO_TRUNK_STEPS + 1 if n_windows is None else n_windows
+        k = fmap.shape[-1] - self.audio.steps + 1 if n_windows is None else n_windows
         steps = torch.arange(k, device=mfcc.device).expand(len(mfcc), k)
         return self._out(self.audio.windows(fmap, steps))
 
@@ -141,7 +143,7 @@ def normalize_crops(crops: torch.Tensor) -> torch.Tensor:
 
 
 def lip_features(lips: torch.Tensor, opening: torch.Tensor) -> torch.Tensor:
-    """(B, 5, L, 2) landmarks in any 2-D frame + (B, 5) opening -> (B, 5 * (2L + 1)) features.
+    """(B, W, L, 2) landmarks in any 2-D frame + (B, W) opening -> (B, W * (2L + 1)) features.
 
     Per window: translate to the centroid, rotate the main axis of the point cloud to
     horizontal, scale to unit RMS radius. Frames with lost landmarks (NaN) take the window's

@@ -42,6 +42,7 @@ class Scorer(ABC):
 
     name: str = "scorer"
     version: str = "0"
+    window_frames: int = 5  # frames per visual window, one row of the distance matrix
     weights_digest: str | None = None
     calibration_path: Path | None = None
     calibration: Calibration | None = None
@@ -51,9 +52,8 @@ class Scorer(ABC):
                             if self.weights_digest else None)
 
     @abstractmethod
-    def distances(self, track: MouthTrack, audio: AudioFeatures, offsets: np.ndarray,
-                  frame_dt: float, window: int) -> np.ndarray:
-        """Return (n_windows, len(offsets)); row i is the window of track frames i..i+window-1,
+    def distances(self, track: MouthTrack, audio: AudioFeatures, offsets: np.ndarray, frame_dt: float) -> np.ndarray:
+        """Return (n_windows, len(offsets)); row i is the window of track frames i..i+window_frames-1,
         column k compares it with audio shifted by ``offsets[k] * frame_dt`` seconds.
         Pairs that need audio outside the recording are NaN (masked, never zero-padded)."""
 
@@ -75,25 +75,25 @@ class EmbeddingScorer(Scorer):
     audio_window_hops: int = 20  # 0.2 s of MFCC at 10 ms
 
     @abstractmethod
-    def embed_visual(self, track: MouthTrack, window: int) -> np.ndarray:
-        """(n - window + 1, D) embedding of each visual window."""
+    def embed_visual(self, track: MouthTrack) -> np.ndarray:
+        """(n - window_frames + 1, D) embedding of each visual window."""
 
     @abstractmethod
     def embed_audio(self, audio: AudioFeatures, starts: np.ndarray) -> np.ndarray:
         """(len(starts), D) embedding of ``audio_window_hops`` MFCC rows from each start row."""
 
-    def visual_embeddings(self, track: MouthTrack, window: int) -> np.ndarray:
+    def visual_embeddings(self, track: MouthTrack) -> np.ndarray:
         """:meth:`embed_visual`, remembered for the last track: one clip is scored against several
         audios in a row (calibration, the dev variants), and the video side does not change."""
         memo = getattr(self, "_visual_memo", None)
-        if memo is not None and memo[0] is track and memo[1] == window and memo[2] == len(track):
-            return memo[3]
-        visual = self.embed_visual(track, window)
-        self._visual_memo = (track, window, len(track), visual)
+        if memo is not None and memo[0] is track and memo[1] == len(track):
+            return memo[2]
+        visual = self.embed_visual(track)
+        self._visual_memo = (track, len(track), visual)
         return visual
 
-    def distances(self, track, audio, offsets, frame_dt, window):
-        visual = self.visual_embeddings(track, window)
+    def distances(self, track, audio, offsets, frame_dt):
+        visual = self.visual_embeddings(track)
         n = len(visual)
         times = track.times_s[:n, None] + offsets[None, :] * frame_dt
         rows = audio.index_at(times)

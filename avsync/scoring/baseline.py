@@ -76,8 +76,8 @@ class EnvelopeCorrelationScorer(Scorer):
         smooth = np.convolve(np.maximum(energy, floor), np.ones(SMOOTH_HOPS) / SMOOTH_HOPS, mode="same")
         return smooth
 
-    def distances(self, track: MouthTrack, audio: AudioFeatures, offsets, frame_dt, window):
-        n = len(track)
+    def distances(self, track: MouthTrack, audio: AudioFeatures, offsets, frame_dt):
+        n, window = len(track), self.window_frames
         n_windows = max(0, n - window + 1)
         out = np.full((n_windows, len(offsets)), np.nan, np.float32)
         envelope = self._envelope(audio)

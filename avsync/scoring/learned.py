@@ -10,8 +10,8 @@ from avsync.frontend.track import MouthTrack
 from avsync.memory import release_free_memory
 from avsync.models.checkpoint import CheckpointError, read_meta, sidecar
 from avsync.models.inference import TorchSyncNet, gather_windows, load_backend
-from avsync.models.spec import (AUDIO_HOPS, AUDIO_STRIDE, FRAME_S, MFCC_ROWS, WINDOW_FRAMES, ModelConfig, interp_rows,
-                                normalize_mfcc, window_count, window_positions)
+from avsync.models.spec import (AUDIO_STRIDE, FRAME_S, MFCC_ROWS, ModelConfig, interp_rows, normalize_mfcc,
+                                window_count, window_positions)
 from avsync.scoring.base import EmbeddingScorer, file_digest, register_scorer
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "syncnet_lite.safetensors"
@@ -26,7 +26,6 @@ _MAX_SEGMENT_STEPS = 2048
 @register_scorer("syncnet_lite")
 class SyncNetLiteScorer(EmbeddingScorer):
     name = "syncnet_lite"
-    audio_window_hops = AUDIO_HOPS
     visual_batch = 256
 
     def __init__(self, path: str | Path | None = None):
@@ -43,7 +42,7 @@ class SyncNetLiteScorer(EmbeddingScorer):
             raise
         except Exception as exc:  # bad config keys
             raise CheckpointError(f"{path}: cannot load SyncNet-lite weights: {exc}") from None
-        self.cfg: ModelConfig = self.backend.cfg
+        self._use_config(self.backend.cfg)
         self.path = path
         self.weights_digest = digest
         self.version = "sha256:" + digest[:16]
@@ -55,9 +54,15 @@ class SyncNetLiteScorer(EmbeddingScorer):
         """Wrap a model held in memory (training's dev evaluation)."""
         self = cls.__new__(cls)
         self.backend, self.meta, self.path, self.version = TorchSyncNet(model), {}, None, version
-        self.cfg = model.cfg
+        self._use_config(model.cfg)
         self.weights_digest, self.calibration_path, self.calibration = None, None, None
         return self
+
+    def _use_config(self, cfg: ModelConfig) -> None:
+        """The model's window decides the scorer's: rows of the distance matrix and audio rows."""
+        self.cfg = cfg
+        self.window_frames = cfg.window_frames
+        self.audio_window_hops = cfg.audio_hops
 
     @property
     def model(self):
@@ -72,11 +77,9 @@ class SyncNetLiteScorer(EmbeddingScorer):
     def dim(self) -> int:
         return int(self.cfg.embed_dim)
 
-    def embed_visual(self, track: MouthTrack, window: int) -> np.ndarray:
-        if window != WINDOW_FRAMES:
-            raise ValueError(f"syncnet_lite compares {WINDOW_FRAMES}-frame windows, not {window}")
+    def embed_visual(self, track: MouthTrack) -> np.ndarray:
         crops = np.asarray(track.crops)
-        pos = model_windows(np.asarray(track.times_s, np.float64), len(crops))
+        pos = model_windows(np.asarray(track.times_s, np.float64), len(crops), self.window_frames)
         if not len(pos):
             return np.zeros((0, self.dim), np.float32)
         use_lips = self.cfg.use_lips
@@ -103,30 +106,32 @@ class SyncNetLiteScorer(EmbeddingScorer):
             return out
         if audio.mfcc.ndim != 2 or audio.mfcc.shape[1] != MFCC_ROWS:
             raise ValueError(f"syncnet_lite needs (T, {MFCC_ROWS}) MFCC, got {audio.mfcc.shape}")
-        if starts.min() < 0 or starts.max() + AUDIO_HOPS > len(audio.mfcc):
+        hops = self.audio_window_hops
+        if starts.min() < 0 or starts.max() + hops > len(audio.mfcc):
             raise ValueError("audio window outside the recording")
         mfcc = normalize_mfcc(audio.mfcc)
         for rows, where in _segments(starts):
             lo = int(rows[0])
-            fmap = self.backend.audio_trunk(np.ascontiguousarray(mfcc[lo:int(rows[-1]) + AUDIO_HOPS][None]))
-            out[where] = self.backend.audio_head(gather_windows(fmap, (rows - lo) // AUDIO_STRIDE))
+            fmap = self.backend.audio_trunk(np.ascontiguousarray(mfcc[lo:int(rows[-1]) + hops][None]))
+            steps = (rows - lo) // AUDIO_STRIDE
+            out[where] = self.backend.audio_head(gather_windows(fmap, steps, self.cfg.trunk_steps))
         return out
 
 
-def model_windows(times_s: np.ndarray, n: int) -> np.ndarray:
-    """(n_windows, WINDOW_FRAMES) frame positions of the visual window anchored at each frame, its
-    frames ``FRAME_S`` apart as in training: whole frame numbers at 25 fps, interpolated ones at
-    other rates. Windows that would run past the last frame are left out, as training leaves them out."""
-    if n < WINDOW_FRAMES:
-        return np.zeros((0, WINDOW_FRAMES))
-    count = window_count(times_s[:n])
+def model_windows(times_s: np.ndarray, n: int, frames: int) -> np.ndarray:
+    """(n_windows, frames) frame positions of the visual window anchored at each frame, its frames
+    ``FRAME_S`` apart as in training: whole frame numbers at 25 fps, interpolated ones at other
+    rates. Windows that would run past the last frame are left out, as training leaves them out."""
+    if n < frames:
+        return np.zeros((0, frames))
+    count = window_count(times_s[:n], frames)
     if np.all(np.abs(np.diff(times_s[:n]) - FRAME_S) < 1e-3):
-        return np.arange(count)[:, None] + np.arange(WINDOW_FRAMES)
-    return window_positions(times_s[:n], times_s[:count])
+        return np.arange(count)[:, None] + np.arange(frames)
+    return window_positions(times_s[:n], times_s[:count], frames)
 
 
 def _take(values: np.ndarray, pos: np.ndarray, dtype=np.float32) -> np.ndarray:
-    """``values`` at the (b, WINDOW_FRAMES) positions ``pos``: indexed when they are whole frames,
+    """``values`` at the (b, window frames) positions ``pos``: indexed when they are whole frames,
     linearly interpolated otherwise."""
     if np.issubdtype(pos.dtype, np.integer):
         return values[pos]

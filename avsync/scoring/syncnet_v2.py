@@ -31,6 +31,7 @@ class SyncNetV2Scorer(EmbeddingScorer):
     face_crop_size = CROP_SIZE
     face_crop_scale = 0.40
     audio_window_hops = MFCC_HOPS
+    window_frames = FRAMES
     mfcc_c0_offset = INT16_C0_OFFSET
     visual_batch = 16
     audio_batch = 64
@@ -44,9 +45,7 @@ class SyncNetV2Scorer(EmbeddingScorer):
         self.calibration_path = path.with_suffix(".json")  # its own sidecar, beside the checkpoint
         self.load_calibration()
 
-    def embed_visual(self, track: MouthTrack, window: int) -> np.ndarray:
-        if window != FRAMES:
-            raise ValueError(f"syncnet_v2 compares {FRAMES}-frame windows, not {window}")
+    def embed_visual(self, track: MouthTrack) -> np.ndarray:
         crops = track.face_crops
         if crops is None:
             raise ValueError("syncnet_v2 needs 224x224 face crops; the track was built without them")

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from avsync.models.syncnet_lite import AUDIO_HOPS, CROP_H, CROP_W
+from avsync.models.spec import CROP_H, CROP_W, ModelConfig
 
 def _smooth_noise(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
     k = np.hanning(2 * width + 1)
@@ -22,7 +22,7 @@ def synthetic_clip_arrays(rng: np.random.Generator, n_frames: int, n_lip_points:
                           hop_s: float = 0.01) -> dict[str, np.ndarray]:
     """One clip whose mouth opening drives its MFCC at zero offset (the same as a real cache's arrays)."""
     rows_per_frame = 1.0 / (fps * hop_s)
-    n_rows = int(np.ceil(n_frames * rows_per_frame)) + AUDIO_HOPS
+    n_rows = int(np.ceil(n_frames * rows_per_frame)) + ModelConfig().audio_hops  # audio past the last frame
     syll = np.clip(_smooth_noise(rng, n_rows, 6) * 6, 0, None)  # bursts of opening ~ syllables
     gate = _smooth_noise(rng, n_rows, 40) > -0.05  # pauses
     o = np.clip(syll * gate, 0, 1).astype(np.float32)

@@ -5,11 +5,12 @@ Cache: ``index.jsonl`` (one entry per clip: id, file, split, category, source (t
 ``crops`` (n,48,96) uint8, ``lips`` (n,L,2) float32 in crop coordinates, ``opening`` (n,),
 ``times_s`` (n,), ``mfcc`` (T,13) at 10 ms, ``speech`` (T,) bool, ``mfcc_t0_s``, ``hop_s``, ``fps``.
 
-A training sample is one 5-frame visual window and a 140-row MFCC segment around it that holds
-the 31 candidate audio windows at -15..15 frames (4 rows per frame), plus which candidates lie
-inside the recording. Window time runs on a 40 ms grid (25 fps, the analysis rate); speed
-perturbation stretches both time axes by the same factor. Which windows an epoch visits per
-source is set by ``SourceWeighting`` (train/weighting.py).
+A training sample is one visual window (``window_frames`` frames, 5 by default) and an MFCC
+segment around it that holds the 31 candidate audio windows at -15..15 frames (4 rows per
+frame; 140 rows for 5-frame windows), plus which candidates lie inside the recording. Window
+time runs on a 40 ms grid (25 fps, the analysis rate); speed perturbation stretches both time
+axes by the same factor. Which windows an epoch visits per source is set by
+``SourceWeighting`` (train/weighting.py).
 """
 from __future__ import annotations
 
@@ -24,8 +25,7 @@ from torch.utils.data import Dataset
 
 from avsync.features.audio import AudioFeatures
 from avsync.frontend.track import MouthTrack
-from avsync.models.spec import interp_rows, window_count, window_positions
-from avsync.models.syncnet_lite import AUDIO_HOPS, AUDIO_STRIDE, mfcc_stats, normalize_mfcc
+from avsync.models.spec import AUDIO_STRIDE, interp_rows, mfcc_stats, normalize_mfcc, window_count, window_positions
 from avsync.train.augment import AudioAug, AugmentConfig, augment_crops, gain_ramp
 from avsync.train.weighting import SourceWeighting, source_quotas
 
@@ -68,11 +68,11 @@ class Clip:
     def row_at(self, t: np.ndarray | float) -> np.ndarray:
         return np.round((np.asarray(t) - self.t0_s) / self.hop_s).astype(np.int64)
 
-    def window_speech(self, rows: np.ndarray) -> np.ndarray:
-        """Fraction of speech rows in each 20-row window starting at ``rows`` (0 outside)."""
+    def window_speech(self, rows: np.ndarray, hops: int) -> np.ndarray:
+        """Fraction of speech rows in each ``hops``-row window starting at ``rows`` (0 outside)."""
         lo = np.clip(rows, 0, len(self.speech))
-        hi = np.clip(rows + AUDIO_HOPS, 0, len(self.speech))
-        return (self.speech_cum[hi] - self.speech_cum[lo]) / AUDIO_HOPS
+        hi = np.clip(rows + hops, 0, len(self.speech))
+        return (self.speech_cum[hi] - self.speech_cum[lo]) / hops
 
     def track(self) -> MouthTrack:
         n = len(self)
@@ -119,14 +119,16 @@ def load_clips(cache_dir: str | Path, split: str, categories: list[str] | None =
 class WindowDataset(Dataset):
     """Training windows; ``set_epoch`` picks this epoch's windows for this process."""
 
-    def __init__(self, clips: list[Clip], *, max_offset: int = 15, min_speech: float = 0.5, stride: int = 1,
-                 augment: AugmentConfig | None = None, seed: int = 0, sources: SourceWeighting | None = None):
+    def __init__(self, clips: list[Clip], *, window_frames: int = 5, max_offset: int = 15, min_speech: float = 0.5,
+                 stride: int = 1, augment: AugmentConfig | None = None, seed: int = 0,
+                 sources: SourceWeighting | None = None):
         self.clips = clips
+        self.window_frames = window_frames
         self.max_offset = max_offset
         self.stride = max(1, stride)
         self.aug = augment
         self.seed = seed
-        self.eligible = [self._eligible(c, min_speech) for c in clips]
+        self.eligible = [self._eligible(c, window_frames, min_speech) for c in clips]
         self.items = np.zeros((0, 2), np.int64)
         self.epoch = 0
         self.by_source: dict[str, list[int]] = defaultdict(list)
@@ -139,12 +141,13 @@ class WindowDataset(Dataset):
             self.quotas = source_quotas(self.source_sizes, self.n_windows() // self.stride, sources)
 
     @staticmethod
-    def _eligible(clip: Clip, min_speech: float) -> np.ndarray:
-        n = window_count(clip.times_s)
+    def _eligible(clip: Clip, frames: int, min_speech: float) -> np.ndarray:
+        n = window_count(clip.times_s, frames)
         if n <= 0:
             return np.zeros(0, np.int64)
         rows = clip.row_at(clip.times_s[:n])
-        ok = (rows >= 0) & (rows + AUDIO_HOPS <= len(clip.mfcc)) & (clip.window_speech(rows) >= min_speech)
+        hops = AUDIO_STRIDE * frames
+        ok = (rows >= 0) & (rows + hops <= len(clip.mfcc)) & (clip.window_speech(rows, hops) >= min_speech)
         return np.flatnonzero(ok)
 
     def n_windows(self) -> int:
@@ -190,26 +193,27 @@ class WindowDataset(Dataset):
     def __getitem__(self, idx: int) -> dict[str, torch.Tensor]:
         ci, frame = (int(v) for v in self.items[idx])
         rng = np.random.default_rng([self.seed, self.epoch, ci, frame])
-        return make_sample(self.clips[ci], frame, self.max_offset, self.aug, rng, clip_index=ci)
+        return make_sample(self.clips[ci], frame, self.window_frames, self.max_offset, self.aug, rng, clip_index=ci)
 
 
-def make_sample(clip: Clip, frame: int, max_offset: int, aug: AugmentConfig | None, rng: np.random.Generator,
-                clip_index: int = 0) -> dict[str, torch.Tensor]:
+def make_sample(clip: Clip, frame: int, window_frames: int, max_offset: int, aug: AugmentConfig | None,
+                rng: np.random.Generator, clip_index: int = 0) -> dict[str, torch.Tensor]:
     speed = 1.0
     if aug is not None and rng.random() < aug.speed_p:
         speed = float(rng.uniform(1 - aug.speed_range, 1 + aug.speed_range))
     frame_dt = AUDIO_STRIDE * clip.hop_s  # 40 ms: the window grid
     t_anchor = clip.times_s[frame]
-    vis_pos = window_positions(clip.times_s, t_anchor, frame_dt * speed)
+    vis_pos = window_positions(clip.times_s, t_anchor, window_frames, frame_dt * speed)
     crops = interp_rows(clip.crops, vis_pos)
     lips = interp_rows(clip.lips, vis_pos)
     opening = interp_rows(clip.opening, vis_pos)
 
-    n_rows = AUDIO_STRIDE * 2 * max_offset + AUDIO_HOPS
+    hops = AUDIO_STRIDE * window_frames
+    n_rows = AUDIO_STRIDE * 2 * max_offset + hops
     anchor = int(clip.row_at(t_anchor))
     pos = anchor + (np.arange(n_rows) - AUDIO_STRIDE * max_offset) * speed
     starts = anchor + AUDIO_STRIDE * np.arange(-max_offset, max_offset + 1) * speed
-    valid = (starts >= 0) & (starts + (AUDIO_HOPS - 1) * speed <= len(clip.mfcc) - 1)
+    valid = (starts >= 0) & (starts + (hops - 1) * speed <= len(clip.mfcc) - 1)
     valid[max_offset] = True  # eligible by construction; a speed-up may clamp its last row or two
     lo = max(0, int(np.floor(pos[0])))
     hi = min(len(clip.mfcc), int(np.ceil(pos[-1])) + 1)

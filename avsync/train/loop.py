@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from avsync.models.checkpoint import load_checkpoint, load_optim_state, save_checkpoint
-from avsync.models.syncnet_lite import AUDIO_STRIDE, WINDOW_FRAMES, SyncNetLite
+from avsync.models.syncnet_lite import AUDIO_STRIDE, SyncNetLite
 from avsync.train import distributed as D
 from avsync.train.config import TrainConfig
 from avsync.train.dataset import Clip, WindowDataset, load_clips
@@ -76,14 +76,12 @@ def scoring_settings():
     edited while a run goes on must not change (or break) its later epochs."""
     from avsync.config import Settings
 
-    settings = Settings.load()
-    settings.protocol.window_frames = WINDOW_FRAMES  # the model's window, whatever the config folder says
-    return settings
+    return Settings.load()
 
 
 def dev_metrics(model: SyncNetLite, clips: list[Clip], cfg: TrainConfig, ctx: D.Context, settings,
                 prefix: str = "dev") -> dict[str, float]:
-    """Offset accuracy (within +-1 frame) on held-out clips at true offset 0: single 5-frame windows,
+    """Offset accuracy (within +-1 frame) on held-out clips at true offset 0: single windows,
     15-frame contexts and whole clips, overall and per category (sharded over processes); the keys
     start with ``prefix`` (dev, or val for the held-out train sources). ``settings``: from
     :func:`scoring_settings`."""
@@ -96,12 +94,12 @@ def dev_metrics(model: SyncNetLite, clips: list[Clip], cfg: TrainConfig, ctx: D.
     model.eval()
     for i in range(ctx.rank, len(clips), ctx.world):
         clip = clips[i]
-        if len(clip) < WINDOW_FRAMES:
+        if len(clip) < scorer.window_frames:
             continue
         dists = clip_dists(clip, scorer, settings, cfg.max_offset_frames)
-        include = speech_windows(clip, dists, cfg.min_speech_fraction)
-        counts[cats.index(clip.category)] += torch.tensor(offset_hits(dists, include, cfg.max_offset_frames),
-                                                          dtype=torch.float64)
+        include = speech_windows(clip, dists, cfg.min_speech_fraction, scorer.audio_window_hops)
+        hits = offset_hits(dists, include, cfg.max_offset_frames, scorer.window_frames)
+        counts[cats.index(clip.category)] += torch.tensor(hits, dtype=torch.float64)
     model.train(was_training)
     counts = D.all_reduce_sum(counts, ctx)
     out: dict[str, float] = {}
@@ -129,23 +127,25 @@ def clip_dists(clip: Clip, scorer, settings, search: int, track=None) -> np.ndar
     return score_tracks(analysis, scorer, settings, search=search, min_coverage=0.0, estimate=False)[0].dists
 
 
-def speech_windows(clip: Clip, dists: np.ndarray, min_speech: float) -> np.ndarray:
-    """The windows of ``dists`` (one row per window of ``clip``) that dev accuracy counts."""
+def speech_windows(clip: Clip, dists: np.ndarray, min_speech: float, hops: int) -> np.ndarray:
+    """The windows of ``dists`` (one row per window of ``clip``) that dev accuracy counts; ``hops``:
+    the MFCC rows of the model's audio window."""
     rows = clip.row_at(clip.times_s[:len(dists)])
-    return (clip.window_speech(rows) >= min_speech) & np.isfinite(dists).all(1)
+    return (clip.window_speech(rows, hops) >= min_speech) & np.isfinite(dists).all(1)
 
 
-def offset_hits(dists: np.ndarray, include: np.ndarray, target: int) -> list[float]:
+def offset_hits(dists: np.ndarray, include: np.ndarray, target: int, window: int) -> list[float]:
     """[w5 hits, w5 n, ctx15 hits, ctx15 n, clip hit, clip n] for one clip whose true offset is column
     ``target`` of ``dists``: a hit is a best offset within 1 frame of it, for single windows, for
-    CONTEXT_FRAMES contexts (distances averaged over their included windows) and for the whole clip."""
+    CONTEXT_FRAMES contexts (distances averaged over their included ``window``-frame windows) and for
+    the whole clip."""
     out = [0.0] * 6
     if include.any():
         out[0] = float(np.sum(np.abs(np.argmin(dists[include], axis=1) - target) <= 1))
         out[1] = float(include.sum())
         out[4] = float(abs(int(np.argmin(dists[include].mean(0))) - target) <= 1)
         out[5] = 1.0
-    ctx_windows = CONTEXT_FRAMES - WINDOW_FRAMES + 1
+    ctx_windows = CONTEXT_FRAMES - window + 1
     for w in range(0, len(dists) - ctx_windows + 1):
         sel = include[w:w + ctx_windows]
         if sel.sum() * 2 <= ctx_windows:
@@ -282,7 +282,8 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, ctx: D.Context, progress: 
                  f"{cfg.min_mouth_motion}): " + ", ".join(f"{c.id} ({c.mouth_motion:.4f})" for c in still))
     if not train_clips:
         raise ValueError(f"{cfg.cache_dir}: no usable '{cfg.train_split}' clips in categories {cfg.categories}")
-    data = WindowDataset(train_clips, max_offset=cfg.max_offset_frames, min_speech=cfg.min_speech_fraction,
+    data = WindowDataset(train_clips, window_frames=cfg.model.window_frames, max_offset=cfg.max_offset_frames,
+                         min_speech=cfg.min_speech_fraction,
                          stride=cfg.window_stride, augment=cfg.aug if cfg.augment else None, seed=cfg.seed,
                          sources=cfg.sources)
     log.info(f"train: {len(train_clips)} clips, {sum(len(c) for c in train_clips)} frames, "
