@@ -159,6 +159,7 @@ def test_cli_end_to_end(clip_folder, tmp_path):
     (["/no/such/folder"], "no such file or folder"),
     (["EMPTY"], "no videos found"),
     (["CLIPS", "--model", "no_such_model"], "cannot load model"),
+    (["CLIPS", "--model", "baseline", "--model", "baseline"], "run once per checkpoint"),
 ])
 def test_cli_bad_input_exits_3(clip_folder, tmp_path, args, message):
     args = [str(tmp_path) if a == "EMPTY" else str(clip_folder) if a == "CLIPS" else a for a in args]

@@ -39,7 +39,8 @@ def load_scorers(models: tuple[str, ...]):
             fail(f"cannot load model {spec!r}: {exc}")
     names = [s.name for s in scorers]
     if len(set(names)) != len(names):
-        fail(f"two --model values give the same scorer name: {', '.join(names)}")
+        # results are keyed by scorer name; two checkpoints of one architecture are compared in two runs
+        fail(f"two --model values give the same scorer name: {', '.join(names)} (run once per checkpoint)")
     return scorers
 
 
