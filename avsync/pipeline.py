@@ -212,11 +212,11 @@ def score_tracks(analysis: Analysis, scorer: Scorer, settings: Settings, *, audi
     offsets = np.arange(-search - margin, search + margin + 1)
     centre = slice(margin, margin + 2 * search + 1)
     ms_per_frame = 1000.0 * analysis.frame_dt
+    window_s = scorer.window_frames * analysis.frame_dt
     out = []
     for track in analysis.tracks:
         dists = scorer.distances(track, audio, offsets, analysis.frame_dt)
         times = track.times_s[:len(dists)]
-        window_s = scorer.window_frames * analysis.frame_dt
         speech = audio.speech_at(times, window_s)
         curve = est = None
         if speech.sum() >= proto.min_windows:

@@ -42,7 +42,7 @@ class SyncNetLiteScorer(EmbeddingScorer):
             raise
         except Exception as exc:  # bad config keys
             raise CheckpointError(f"{path}: cannot load SyncNet-lite weights: {exc}") from None
-        self._use_config(self.backend.cfg)
+        self.cfg: ModelConfig = self.backend.cfg
         self.path = path
         self.weights_digest = digest
         self.version = "sha256:" + digest[:16]
@@ -54,15 +54,17 @@ class SyncNetLiteScorer(EmbeddingScorer):
         """Wrap a model held in memory (training's dev evaluation)."""
         self = cls.__new__(cls)
         self.backend, self.meta, self.path, self.version = TorchSyncNet(model), {}, None, version
-        self._use_config(model.cfg)
+        self.cfg = model.cfg
         self.weights_digest, self.calibration_path, self.calibration = None, None, None
         return self
 
-    def _use_config(self, cfg: ModelConfig) -> None:
-        """The model's window decides the scorer's: rows of the distance matrix and audio rows."""
-        self.cfg = cfg
-        self.window_frames = cfg.window_frames
-        self.audio_window_hops = cfg.audio_hops
+    @property
+    def window_frames(self) -> int:  # the model's window decides the rows of the distance matrix
+        return self.cfg.window_frames
+
+    @property
+    def audio_window_hops(self) -> int:
+        return self.cfg.audio_hops
 
     @property
     def model(self):
