@@ -20,15 +20,20 @@ from avsync.media.errors import MediaError
 class DecodedFrame:
     """One decoded frame, converted only as far as its reader asks: the front-end mostly wants small
     warped squares of it (FaceMesh's input, the flow's square, the mouth crop), and those are warped
-    straight from the YUV planes, so the whole frame is converted to RGB only for the face detector."""
+    straight from the YUV planes, so the whole frame is converted to RGB only for the face detector.
 
-    __slots__ = ("_frame", "_gray", "_rgb", "_planes")
+    Everything it gives is upright, as a player shows it: a phone stores a portrait video sideways
+    (or upside down) and says so in the stream's display matrix, and the face models and the sync
+    model only know upright faces."""
+
+    __slots__ = ("_frame", "_gray", "_rgb", "_planes", "_turns")
 
     def __init__(self, frame):
         self._frame = frame
         self._gray = None
         self._rgb = None
         self._planes = False  # not looked up yet; None: not planar YUV
+        self._turns = _quarter_turns(frame)
 
     def _yuv(self) -> tuple[np.ndarray, ...] | None:
         """The plane views, made once: a frame is warped up to four times."""
@@ -38,19 +43,28 @@ class DecodedFrame:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return (self._frame.height, self._frame.width, 3)
+        h, w = self._frame.height, self._frame.width
+        return (w, h, 3) if self._turns % 2 else (h, w, 3)
 
     @property
     def gray(self) -> np.ndarray:
         if self._gray is None:
-            self._gray = luma(self._frame)
+            self._gray = _upright(luma(self._frame), self._turns)
         return self._gray
 
     @property
     def rgb(self) -> np.ndarray:
         if self._rgb is None:
-            self._rgb = self._frame.to_ndarray(format="rgb24")
+            self._rgb = _upright(self._frame.to_ndarray(format="rgb24"), self._turns)
         return self._rgb
+
+    def _from_stored(self, matrix: np.ndarray) -> np.ndarray:
+        """A warp of the upright frame as a warp of the stored planes."""
+        if not self._turns:
+            return matrix
+        matrix = np.asarray(matrix, np.float64)
+        turn = _turn_matrix(self._turns, self._frame.width, self._frame.height)
+        return np.hstack([matrix[:, :2] @ turn[:, :2], (matrix[:, :2] @ turn[:, 2] + matrix[:, 2])[:, None]])
 
     def warp_gray(self, matrix: np.ndarray, size: tuple[int, int], border: int) -> np.ndarray:
         """``cv2.warpAffine`` of :attr:`gray` (bilinear): the luma plane is warped, and only the
@@ -60,7 +74,7 @@ class DecodedFrame:
         planes = self._yuv()
         if planes is None:
             return cv2.warpAffine(self.gray, matrix, size, flags=cv2.INTER_LINEAR, borderMode=border)
-        out = cv2.warpAffine(planes[0], matrix, size, flags=cv2.INTER_LINEAR, borderMode=border)
+        out = cv2.warpAffine(planes[0], self._from_stored(matrix), size, flags=cv2.INTER_LINEAR, borderMode=border)
         return out if _full_range(self._frame) else cv2.LUT(out, _LIMITED_TO_FULL)
 
     def warp_rgb(self, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -74,7 +88,7 @@ class DecodedFrame:
         if planes is None or len(planes) != 3 or _full_range(self._frame) or w % 2 or h % 2:
             return cv2.warpAffine(self.rgb, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         y, u, v = planes
-        matrix = np.asarray(matrix, np.float64)
+        matrix = np.asarray(self._from_stored(matrix), np.float64)
         # chroma pixel c sits at luma (2c + 0.5) in both the output and the frame
         chroma = np.hstack([matrix[:, :2], (0.25 * matrix[:, :2].sum(axis=1) + 0.5 * matrix[:, 2] - 0.25)[:, None]])
         out = [cv2.warpAffine(y, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=16)]
@@ -89,6 +103,25 @@ class DecodedFrame:
 _LIMITED_TO_FULL = np.clip(np.round((np.arange(256) - 16) * 255.0 / 219.0), 0, 255).astype(np.uint8)
 _PLANAR_YUV = {"yuv420p", "yuv422p", "yuv444p", "yuvj420p", "yuvj422p", "yuvj444p", "nv12", "nv21"}
 _YUV420 = {"yuv420p", "yuvj420p"}
+
+
+def _quarter_turns(frame) -> int:
+    """Counter-clockwise quarter turns that show a PyAV frame upright, from its display matrix
+    (0 where there is none, or where PyAV is too old to read it). Mirroring in the matrix is not
+    applied: a mirrored mouth moves in time with its sound all the same."""
+    return int(round(getattr(frame, "rotation", 0) / 90)) % 4
+
+
+def _turn_matrix(turns: int, width: int, height: int) -> np.ndarray:
+    """Stored pixel (x, y) -> its place in the frame turned ``turns`` quarters counter-clockwise
+    (as ``np.rot90``), for a stored frame ``width`` x ``height``."""
+    return {1: np.array([[0.0, 1, 0], [-1, 0, width - 1]]),
+            2: np.array([[-1.0, 0, width - 1], [0, -1, height - 1]]),
+            3: np.array([[0.0, -1, height - 1], [1, 0, 0]])}[turns]
+
+
+def _upright(image: np.ndarray, turns: int) -> np.ndarray:
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
 
 
 def luma(frame) -> np.ndarray:
@@ -126,7 +159,7 @@ def _full_range(frame) -> bool:
 class FrameChunk:
     indices: np.ndarray  # frame numbers in the source video
     times_s: np.ndarray  # presentation times, relative to the video stream start
-    frames: np.ndarray  # (n, H, W, 3) uint8 RGB
+    frames: np.ndarray  # (n, H, W, 3) uint8 RGB, upright
 
 
 class VideoReader:
@@ -173,7 +206,7 @@ class VideoReader:
         frames: list[np.ndarray] = []
         for index, frame in self._decode(start, stop):
             pending.append(index)
-            frames.append(frame.to_ndarray(format="rgb24"))
+            frames.append(DecodedFrame(frame).rgb)
             if len(frames) == self.chunk_frames:
                 yield self._chunk(pending, frames)
                 pending, frames = [], []
