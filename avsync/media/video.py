@@ -22,18 +22,21 @@ class DecodedFrame:
     warped squares of it (FaceMesh's input, the flow's square, the mouth crop), and those are warped
     straight from the YUV planes, so the whole frame is converted to RGB only for the face detector.
 
-    Everything it gives is upright, as a player shows it: a phone stores a portrait video sideways
-    (or upside down) and says so in the stream's display matrix, and the face models and the sync
-    model only know upright faces."""
+    Everything it gives is shown as a player shows it, and the face models and the sync model only
+    know faces seen that way: upright, where a phone stores a portrait video sideways (or upside
+    down) and says so in the stream's display matrix; in square pixels, where a video's pixels are
+    not square (``pixel_aspect``, the stream's sample aspect ratio: SD broadcast 16:9 stores
+    1024 x 576 in 720 x 576)."""
 
-    __slots__ = ("_frame", "_gray", "_rgb", "_planes", "_turns")
+    __slots__ = ("_frame", "_gray", "_rgb", "_planes", "_turns", "_square")
 
-    def __init__(self, frame):
+    def __init__(self, frame, pixel_aspect: float = 1.0):
         self._frame = frame
         self._gray = None
         self._rgb = None
         self._planes = False  # not looked up yet; None: not planar YUV
         self._turns = _quarter_turns(frame)
+        self._square = _square_size(frame.width, frame.height, pixel_aspect)
 
     def _yuv(self) -> tuple[np.ndarray, ...] | None:
         """The plane views, made once: a frame is warped up to four times."""
@@ -43,28 +46,34 @@ class DecodedFrame:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        h, w = self._frame.height, self._frame.width
+        w, h = self._square or (self._frame.width, self._frame.height)
         return (w, h, 3) if self._turns % 2 else (h, w, 3)
 
     @property
     def gray(self) -> np.ndarray:
         if self._gray is None:
-            self._gray = _upright(luma(self._frame), self._turns)
+            self._gray = self._shown(luma(self._frame))
         return self._gray
 
     @property
     def rgb(self) -> np.ndarray:
         if self._rgb is None:
-            self._rgb = _upright(self._frame.to_ndarray(format="rgb24"), self._turns)
+            self._rgb = self._shown(self._frame.to_ndarray(format="rgb24"))
         return self._rgb
 
+    def _shown(self, image: np.ndarray) -> np.ndarray:
+        """A whole stored image as it is shown: stretched to square pixels, then turned upright."""
+        if self._square:
+            import cv2
+
+            image = cv2.resize(image, self._square, interpolation=cv2.INTER_LINEAR)
+        return np.ascontiguousarray(np.rot90(image, self._turns)) if self._turns else image
+
     def _from_stored(self, matrix: np.ndarray) -> np.ndarray:
-        """A warp of the upright frame as a warp of the stored planes."""
-        if not self._turns:
+        """A warp of the frame as shown, as a warp of the stored planes."""
+        if not self._turns and not self._square:
             return matrix
-        matrix = np.asarray(matrix, np.float64)
-        turn = _turn_matrix(self._turns, self._frame.width, self._frame.height)
-        return np.hstack([matrix[:, :2] @ turn[:, :2], (matrix[:, :2] @ turn[:, 2] + matrix[:, 2])[:, None]])
+        return _compose(matrix, _shown_matrix(self._frame.width, self._frame.height, self._square, self._turns))
 
     def warp_gray(self, matrix: np.ndarray, size: tuple[int, int], border: int) -> np.ndarray:
         """``cv2.warpAffine`` of :attr:`gray` (bilinear): the luma plane is warped, and only the
@@ -112,16 +121,33 @@ def _quarter_turns(frame) -> int:
     return int(round(getattr(frame, "rotation", 0) / 90)) % 4
 
 
-def _turn_matrix(turns: int, width: int, height: int) -> np.ndarray:
-    """Stored pixel (x, y) -> its place in the frame turned ``turns`` quarters counter-clockwise
-    (as ``np.rot90``), for a stored frame ``width`` x ``height``."""
-    return {1: np.array([[0.0, 1, 0], [-1, 0, width - 1]]),
-            2: np.array([[-1.0, 0, width - 1], [0, -1, height - 1]]),
-            3: np.array([[0.0, -1, height - 1], [1, 0, 0]])}[turns]
+def _square_size(width: int, height: int, pixel_aspect: float) -> tuple[int, int] | None:
+    """(width, height) in square pixels, stretched along one side as a player does; None when the
+    pixels are square (within 1%)."""
+    if not pixel_aspect or abs(pixel_aspect - 1.0) < 0.01:
+        return None
+    if pixel_aspect > 1:
+        return int(round(width * pixel_aspect)), height
+    return width, int(round(height / pixel_aspect))
 
 
-def _upright(image: np.ndarray, turns: int) -> np.ndarray:
-    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+def _shown_matrix(width: int, height: int, square: tuple[int, int] | None, turns: int) -> np.ndarray:
+    """Stored pixel (x, y) -> its place in the frame as :meth:`DecodedFrame._shown` makes it."""
+    w, h = square or (width, height)
+    sx, sy = w / width, h / height
+    stretch = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5]])  # cv2.resize's pixel centres
+    if not turns:
+        return stretch
+    turn = {1: np.array([[0.0, 1, 0], [-1, 0, w - 1]]),  # as np.rot90, counter-clockwise
+            2: np.array([[-1.0, 0, w - 1], [0, -1, h - 1]]),
+            3: np.array([[0.0, -1, h - 1], [1, 0, 0]])}[turns]
+    return _compose(turn, stretch)
+
+
+def _compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """The 2 x 3 affine map ``outer(inner(p))``."""
+    outer, inner = np.asarray(outer, np.float64), np.asarray(inner, np.float64)
+    return np.hstack([outer[:, :2] @ inner[:, :2], (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]])
 
 
 def luma(frame) -> np.ndarray:
@@ -159,7 +185,7 @@ def _full_range(frame) -> bool:
 class FrameChunk:
     indices: np.ndarray  # frame numbers in the source video
     times_s: np.ndarray  # presentation times, relative to the video stream start
-    frames: np.ndarray  # (n, H, W, 3) uint8 RGB, upright
+    frames: np.ndarray  # (n, H, W, 3) uint8 RGB, as shown (DecodedFrame)
 
 
 class VideoReader:
@@ -169,7 +195,7 @@ class VideoReader:
     def __init__(self, path: str, step: int = 1, chunk_frames: int = 64, threads: int = 0):
         self.path = str(path)
         self.threads = threads  # decoder threads; 0 lets FFmpeg choose
-        pts, keys, self._time_base, self._origin, self.source_fps = _index(self.path)
+        pts, keys, self._time_base, self._origin, self.source_fps, self.pixel_aspect = _index(self.path)
         n = len(pts)
         if n == 0:
             raise MediaError("corrupt", f"video stream has no frames: {path}")
@@ -206,7 +232,7 @@ class VideoReader:
         frames: list[np.ndarray] = []
         for index, frame in self._decode(start, stop):
             pending.append(index)
-            frames.append(DecodedFrame(frame).rgb)
+            frames.append(DecodedFrame(frame, self.pixel_aspect).rgb)
             if len(frames) == self.chunk_frames:
                 yield self._chunk(pending, frames)
                 pending, frames = [], []
@@ -217,7 +243,7 @@ class VideoReader:
         """Yield (source frame number, time, frame) for analysis frames ``start:stop``, one at a time,
         each converted only to what its reader asks for."""
         for index, frame in self._decode(start, stop):
-            yield index, float((self._pts[index] - self._origin) * self._time_base), DecodedFrame(frame)
+            yield index, float((self._pts[index] - self._origin) * self._time_base), DecodedFrame(frame, self.pixel_aspect)
 
     def _decode(self, start: int, stop: int | None):
         import av
@@ -276,9 +302,10 @@ class VideoReader:
 
 
 def _index(path: str):
-    """Presentation timestamps (sorted), key-frame numbers, time base, stream origin and mean fps,
-    from the packets alone (no decoding). A check opens a video several times (probing the frame
-    rate, splitting into segments, tracking), so one pass per file version is kept."""
+    """Presentation timestamps (sorted), key-frame numbers, time base, stream origin, mean fps and
+    the pixels' aspect ratio (a pixel's width over its height), from the packets alone (no
+    decoding). A check opens a video several times (probing the frame rate, splitting into
+    segments, tracking), so one pass per file version is kept."""
     try:
         stat = os.stat(path)
     except OSError:
@@ -304,6 +331,7 @@ def _read_index(path: str, size: int, mtime_ns: int):
                     key_pts.append(packet.pts)
             time_base = float(stream.time_base)
             rate = float(stream.average_rate or stream.guessed_rate or 0)
+            pixel_aspect = float(stream.sample_aspect_ratio or 1)
             start = stream.start_time
     except MediaError:
         raise
@@ -314,7 +342,7 @@ def _read_index(path: str, size: int, mtime_ns: int):
     origin = start if start is not None else (int(pts[0]) if len(pts) else 0)
     if not rate and len(pts) > 1:
         rate = (len(pts) - 1) / ((pts[-1] - pts[0]) * time_base)
-    return pts, keys, time_base, origin, rate
+    return pts, keys, time_base, origin, rate, pixel_aspect
 
 
 def _short(exc: Exception) -> str:

@@ -1,15 +1,17 @@
 #!/usr/bin/env python
-"""`check` on phone-style copies of real clips: pixels stored turned, and a display matrix that turns
-them back, as a phone stores a portrait video. A player shows each copy exactly as the original.
+"""`check` on copies of real clips that a player shows as the original, but whose pixels are stored
+otherwise: turned, as a phone stores a portrait video (a display matrix turns them back), or not
+square, as SD broadcast stores 16:9 (the sample aspect ratio stretches them back).
 
-For the first --per-source clips of each source (manifest order), three copies are written into
---workdir: pixels turned 90 degrees clockwise, 180 degrees and 90 degrees counter-clockwise
-(ffmpeg's transpose / flip filters, audio copied), each remuxed with PyAV so that its display
-matrix undoes the turn. Then `check` (the library call, shipped calibration) runs on the original
-and on each copy. Prints one row per clip, and per turn: how many copies get the original's
-verdict, how many find no face, and the median |offset difference| from the original in ms.
+For the first --per-source clips of each source (manifest order), five copies are written into
+--workdir with ffmpeg (audio copied): pixels turned 90 degrees clockwise, 180 degrees and 90
+degrees counter-clockwise, each remuxed with PyAV so that its display matrix undoes the turn; the
+width squeezed to 45/64 with a 64:45 sample aspect ratio (PAL 16:9); the height squeezed to 3/4
+with a 3:4 one. Then `check` (the library call, shipped calibration) runs on the original and on
+each copy. Prints one row per clip, and per copy: how many get the original's verdict, how many
+find no face, and the median |difference| from the original's offset (ms) and confidence.
 
-    python scripts/eval_rotation.py --workdir DIR [--manifest ../shared/corpus/manifest.csv] [--per-source 2]
+    python scripts/eval_display.py --workdir DIR [--manifest ../shared/corpus/manifest.csv] [--per-source 2]
 """
 from __future__ import annotations
 
@@ -26,17 +28,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "manifest.csv"
-# (name, ffmpeg filter that turns the stored pixels, counter-clockwise display rotation that undoes it)
-TURNS = [("90 cw", "transpose=1", 90), ("180", "hflip,vflip", 180), ("90 ccw", "transpose=2", -90)]
+# (name, ffmpeg filter for the stored pixels, counter-clockwise display rotation that undoes it)
+COPIES = [("90 cw", "transpose=1", 90), ("180", "hflip,vflip", 180), ("90 ccw", "transpose=2", -90),
+          ("sar 64:45", "scale=trunc(iw*45/64/2)*2:trunc(ih/2)*2,setsar=64/45", 0),
+          ("sar 3:4", "scale=trunc(iw/2)*2:trunc(ih*3/8)*2,setsar=3/4", 0)]
 
 
-def turned_copy(src: str, out: Path, pixels_filter: str, display_degrees: int) -> None:
-    """``src`` with its pixels turned by ``pixels_filter`` and a display matrix of ``display_degrees``."""
+def stored_copy(src: str, out: Path, pixels_filter: str, display_degrees: int) -> None:
+    """``src`` with its pixels stored through ``pixels_filter``, and a display matrix of
+    ``display_degrees`` where that is not 0."""
     import av
 
-    stored = out.with_name(out.stem + ".stored.mp4")
+    stored = out.with_name(out.stem + ".stored.mp4") if display_degrees else out
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", src, "-vf", pixels_filter, "-c:v", "libx264",
                     "-crf", "18", "-preset", "fast", "-c:a", "copy", str(stored)], check=True)
+    if not display_degrees:
+        return
     with av.open(str(stored)) as inp, av.open(str(out), "w") as dst:
         copies = {}
         for stream in inp.streams:
@@ -58,7 +65,7 @@ def main(argv=None) -> int:
     parser.add_argument("--split", default="dev")
     parser.add_argument("--category", default="real")
     parser.add_argument("--per-source", type=int, default=2, help="clips per source repository")
-    parser.add_argument("--workdir", required=True, help="folder for the turned copies (kept and reused)")
+    parser.add_argument("--workdir", required=True, help="folder for the copies (kept and reused)")
     parser.add_argument("--model", default="default")
     args = parser.parse_args(argv)
 
@@ -69,7 +76,7 @@ def main(argv=None) -> int:
     from avsync.sources import read_sources
 
     if not Path(args.manifest).exists():
-        print(f"eval_rotation: error: no manifest at {args.manifest}", file=sys.stderr)
+        print(f"eval_display: error: no manifest at {args.manifest}", file=sys.stderr)
         return 3
     by_source = defaultdict(list)
     for entry in read_sources([args.manifest], split=[args.split], category=[args.category]):
@@ -83,28 +90,31 @@ def main(argv=None) -> int:
     rows = []
     for entry in tqdm(entries, unit="clip", desc="clips"):
         reports = [check(entry.video, settings=settings, scorer=scorer)]
-        for name, pixels_filter, degrees in TURNS:
-            copy = workdir / f"{entry.slug}.{name.replace(' ', '')}.mp4"
+        for name, pixels_filter, degrees in COPIES:
+            copy = workdir / f"{entry.slug}.{name.replace(' ', '').replace(':', '-')}.mp4"
             if not copy.exists():
-                turned_copy(entry.video, copy, pixels_filter, degrees)
+                stored_copy(entry.video, copy, pixels_filter, degrees)
             reports.append(check(copy, settings=settings, scorer=scorer))
         rows.append((entry, reports))
 
     def cell(r) -> str:
         return f"{r.verdict} {r.av_offset_ms:+.0f}" if r.av_offset_ms is not None else r.verdict
 
-    print(f"{'clip':<52}{'original':>22}" + "".join(f"{name:>22}" for name, _, _ in TURNS))
+    print(f"{'clip':<52}{'original':>22}" + "".join(f"{name:>22}" for name, _, _ in COPIES))
     for entry, reports in rows:
         print(f"{entry.slug[:50]:<52}" + "".join(f"{cell(r):>22}" for r in reports))
     print(f"\n{len(rows)} clips of {len(by_source)} sources ({args.split}, {args.category})")
-    for k, (name, _, _) in enumerate(TURNS, start=1):
+    for k, (name, _, _) in enumerate(COPIES, start=1):
         same = sum(r[k].verdict == r[0].verdict for _, r in rows)
         no_face = sum(r[k].verdict == "no_face" for _, r in rows)
         diffs = [abs(r[k].av_offset_ms - r[0].av_offset_ms) for _, r in rows
                  if r[k].av_offset_ms is not None and r[0].av_offset_ms is not None]
         median = f"{np.median(diffs):.1f} ms" if diffs else "none"
-        print(f"turned {name:<7}: original's verdict {same} of {len(rows)}, no_face {no_face}, "
-              f"median |offset - original's| {median} ({len(diffs)} with both offsets)")
+        confidence = np.median([abs(r[k].confidence - r[0].confidence) for _, r in rows
+                                if r[k].confidence is not None and r[0].confidence is not None] or [np.nan])
+        print(f"{name:<10}: original's verdict {same} of {len(rows)}, no_face {no_face}, "
+              f"median |offset - original's| {median} ({len(diffs)} with both offsets), "
+              f"|confidence - original's| {confidence:.3f}")
     return 0
 
 
