@@ -28,7 +28,7 @@ class DecodedFrame:
     not square (``pixel_aspect``, the stream's sample aspect ratio: SD broadcast 16:9 stores
     1024 x 576 in 720 x 576)."""
 
-    __slots__ = ("_frame", "_gray", "_rgb", "_planes", "_turns", "_square")
+    __slots__ = ("_frame", "_gray", "_rgb", "_planes", "_turns", "_square", "_to_shown")
 
     def __init__(self, frame, pixel_aspect: float = 1.0):
         self._frame = frame
@@ -37,6 +37,9 @@ class DecodedFrame:
         self._planes = False  # not looked up yet; None: not planar YUV
         self._turns = _quarter_turns(frame)
         self._square = _square_size(frame.width, frame.height, pixel_aspect)
+        self._to_shown = None  # stored pixel -> shown pixel, where they differ
+        if self._turns or self._square:
+            self._to_shown = _shown_matrix(frame.width, frame.height, self._square, self._turns)
 
     def _yuv(self) -> tuple[np.ndarray, ...] | None:
         """The plane views, made once: a frame is warped up to four times."""
@@ -71,9 +74,7 @@ class DecodedFrame:
 
     def _from_stored(self, matrix: np.ndarray) -> np.ndarray:
         """A warp of the frame as shown, as a warp of the stored planes."""
-        if not self._turns and not self._square:
-            return matrix
-        return _compose(matrix, _shown_matrix(self._frame.width, self._frame.height, self._square, self._turns))
+        return matrix if self._to_shown is None else _compose(matrix, self._to_shown)
 
     def warp_gray(self, matrix: np.ndarray, size: tuple[int, int], border: int) -> np.ndarray:
         """``cv2.warpAffine`` of :attr:`gray` (bilinear): the luma plane is warped, and only the
