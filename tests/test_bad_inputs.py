@@ -448,3 +448,33 @@ def test_video_with_too_little_left_is_corrupt(clips, faststart):
     proc, report = check_json(stub)
     assert report["error"]["code"] == "corrupt"
     assert_one_line(proc, exit_codes.BAD_INPUT)
+
+
+@pytest.fixture(scope="module")
+def cover(clips):
+    require_ffmpeg()
+    path = clips["root"] / "cover.png"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=red:size=64x64", "-frames:v", "1",
+                    str(path)], check=True)
+    return path
+
+
+def test_a_picture_stream_before_the_video_is_not_the_video(clips, cover):
+    """A player shows the default video stream; a still picture muxed first (cover art, a logo)
+    was read as the video and called corrupt."""
+    both = clips["root"] / "picture_first.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(cover), "-i", str(clips["matched"]), "-map", "0",
+                    "-map", "1:v", "-map", "1:a", "-c:v:0", "png", "-c:v:1", "copy", "-c:a", "copy",
+                    "-disposition:v:0", "0", "-disposition:v:1", "default", str(both)], check=True)
+    proc, report = check_json(both)
+    assert proc.returncode == exit_codes.OK, proc.stderr
+    assert report["verdict"] == "in_sync"
+
+
+def test_audio_with_cover_art_has_no_video(clips, cover):
+    music = clips["root"] / "music.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clips["wav"]), "-i", str(cover), "-map", "0", "-map", "1",
+                    "-c:a", "aac", "-c:v", "png", "-disposition:v:0", "attached_pic", str(music)], check=True)
+    proc, report = check_json(music)
+    assert report["error"]["code"] == "no_video"
+    assert_one_line(proc, exit_codes.BAD_INPUT, contains="no video stream")

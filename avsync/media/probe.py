@@ -81,17 +81,23 @@ def default_audio_stream(audios) -> int:
     return 0
 
 
+def main_video_stream(videos):
+    """The video stream a player would show, or None: cover art (an attached picture) left out,
+    then the first marked default, else the first."""
+    moving = [s for s in videos if not s.disposition & av.stream.Disposition.attached_pic]
+    return next((s for s in moving if s.disposition & av.stream.Disposition.default), moving[0] if moving else None)
+
+
 def probe(path: str | Path, audio_stream: int | None = None) -> MediaInfo:
     """``audio_stream`` picks an audio stream by its index among the audio streams (None: the default one)."""
     path = check_path(path)
     try:
         with av.open(str(path)) as container:
-            videos = [s for s in container.streams if s.type == "video"]
+            v = main_video_stream(container.streams.video)
             audios = [s for s in container.streams if s.type == "audio"]
             duration = float(container.duration / 1e6) if container.duration else 0.0
-            info = MediaInfo(str(path), bool(videos), bool(audios), duration_s=duration)
-            if videos:
-                v = videos[0]
+            info = MediaInfo(str(path), v is not None, bool(audios), duration_s=duration)
+            if v is not None:
                 info.video_start_s = _start(v)
                 rate = v.average_rate or v.guessed_rate
                 info.fps = float(rate) if rate else 0.0

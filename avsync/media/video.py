@@ -15,6 +15,7 @@ from typing import Iterator
 import numpy as np
 
 from avsync.media.errors import MediaError
+from avsync.media.probe import main_video_stream
 
 
 class DecodedFrame:
@@ -258,7 +259,7 @@ class VideoReader:
         near = first
         try:
             with av.open(self.path) as container:
-                stream = container.streams.video[0]
+                stream = main_video_stream(container.streams.video)
                 stream.thread_type = "AUTO"
                 stream.codec_context.thread_count = self.threads
                 if key:
@@ -320,9 +321,9 @@ def _read_index(path: str, size: int, mtime_ns: int):
 
     try:
         with av.open(path) as container:
-            if not container.streams.video:
+            stream = main_video_stream(container.streams.video)
+            if stream is None:
                 raise MediaError("no_video", f"no video stream: {path}")
-            stream = container.streams.video[0]
             pts, key_pts = [], []
             for packet in container.demux(stream):
                 if packet.pts is None:
