@@ -73,19 +73,22 @@ def _start(stream) -> float:
     return float(stream.start_time * stream.time_base)
 
 
+def _player_pick(streams: list):
+    """The stream a player would pick among ``streams``: the first marked default, else the first;
+    None when there is none."""
+    return next((s for s in streams if s.disposition & av.stream.Disposition.default), streams[0] if streams else None)
+
+
 def default_audio_stream(audios) -> int:
-    """The audio stream a player would pick: the first marked default, else the first."""
-    for n, stream in enumerate(audios):
-        if stream.disposition & av.stream.Disposition.default:
-            return n
-    return 0
+    """The index, among ``audios``, of the audio stream a player would pick (0 when there is none)."""
+    audios = list(audios)
+    return audios.index(_player_pick(audios)) if audios else 0
 
 
 def main_video_stream(videos):
     """The video stream a player would show, or None: cover art (an attached picture) left out,
-    then the first marked default, else the first."""
-    moving = [s for s in videos if not s.disposition & av.stream.Disposition.attached_pic]
-    return next((s for s in moving if s.disposition & av.stream.Disposition.default), moving[0] if moving else None)
+    then the player's pick."""
+    return _player_pick([s for s in videos if not s.disposition & av.stream.Disposition.attached_pic])
 
 
 def probe(path: str | Path, audio_stream: int | None = None) -> MediaInfo:
