@@ -90,8 +90,26 @@ def audio_features(path: str, audio: str | None, settings: Settings, info: Media
         sound = decode_audio(path, rate, info.audio_stream, cfg.audio_max_error_fraction)
         start = info.audio_start_s - info.video_start_s
     features = extract_audio_features(sound.samples, rate, start + audio_delay_s, cfg)
+    if features.speech_fraction() < cfg.vad_min_speech_fraction and sound.channels > 1:
+        features = _speaking_channel(audio or path, sound.stream, rate, start + audio_delay_s, cfg) or features
     features.stream, features.decode_errors = sound.stream, sound.decode_errors
     return features
+
+
+def _speaking_channel(path: str, stream: int, rate: int, start_s: float, cfg) -> AudioFeatures | None:
+    """The channel with the most speech, where the mono downmix has too little: a channel wired in
+    opposite phase cancels the speech in the downmix, though a stereo player plays it. None when no
+    channel has enough speech either (music, silence)."""
+    try:
+        channels = decode_audio(path, rate, stream, cfg.audio_max_error_fraction, by_channel=True).samples
+    except MediaError:  # a layout the resampler cannot keep apart: the downmix's reading stands
+        return None
+    found = [extract_audio_features(samples, rate, start_s, cfg) for samples in channels]
+    best = max(range(len(found)), key=lambda c: found[c].speech_fraction())
+    if found[best].speech_fraction() < cfg.vad_min_speech_fraction:
+        return None
+    found[best].channel = best
+    return found[best]
 
 
 def analyse(path: str, audio: str | None = None, settings: Settings | None = None, jobs: int | None = None,
@@ -321,6 +339,7 @@ def check(path, audio=None, *, settings: Settings | None = None, scorer: str | S
             report = build_report(analysis, scorer, settings, thumbnails, max_offset_ms, search)
         report.audio = str(audio) if audio is not None else None
         report.audio_stream = analysis.audio.stream
+        report.audio_channel = analysis.audio.channel
         report.audio_decode_errors = analysis.audio.decode_errors
         report.decode_errors = analysis.decode_errors
         report.truncated = analysis.truncated
@@ -364,15 +383,15 @@ def build_report(analysis: Analysis, scorer: Scorer, settings: Settings, thumbna
         report.search_ms = [round(-search * ms_per_frame - bias, 1), round(search * ms_per_frame - bias, 1)]
     by_track = {}
     for ts in m.scored:
-        track = ts.track
-        tr = TrackReport(track.track_id, track.frame_start * analysis.step, track.frame_end * analysis.step,
-                         "inconclusive",
-                         face_box_median=[round(float(v), 1) for v in np.median(track.boxes, axis=0)])
+        tr = _track_report(ts.track, analysis.step, "inconclusive")
         if ts.curve is not None:
             _fill(tr, ts, decide(ts.estimate, calibration, vcfg), ms_per_frame, analysis.source_fps)
             _fill_timeline(tr, ts, calibration, settings, ms_per_frame)
         by_track[id(ts)] = tr
         report.tracks.append(tr)
+    if not m.scored:  # decided before scoring (no speech, too low a frame rate): the faces found still count
+        report.tracks = [_track_report(track, analysis.step, report.verdict, report.verdict_reason)
+                         for track in analysis.tracks]
 
     if m.best is not None and m.reason not in ("too_short", "face_too_rare"):
         best = by_track[id(m.best)]
@@ -390,6 +409,12 @@ def build_report(analysis: Analysis, scorer: Scorer, settings: Settings, thumbna
             report.mouth_strip_png_b64 = mouth_strip(m.best.track)
     report.timings_s["scoring"] = time.perf_counter() - tick
     return report
+
+
+def _track_report(track: MouthTrack, step: int, verdict: str, reason: str | None = None) -> TrackReport:
+    return TrackReport(track.track_id, track.frame_start * step, track.frame_end * step, verdict,
+                       verdict_reason=reason,
+                       face_box_median=[round(float(v), 1) for v in np.median(track.boxes, axis=0)])
 
 
 def _fill(tr: TrackReport, ts: TrackScore, decision: Decision, ms_per_frame: float, source_fps: float) -> None:

@@ -72,6 +72,7 @@ class SyncReport:
     version: str = ""
     # How much of the input decoded (reliability): the audio stream used, packets skipped, a cut-off video.
     audio_stream: int | None = None
+    audio_channel: int | None = None  # the channel analysed where the mono downmix held no speech (opposite phase)
     audio_decode_errors: int = 0
     decode_errors: int = 0
     truncated: bool = False

@@ -298,6 +298,21 @@ def test_06_audio_stream_option_picks_another(two_streams):
     assert_one_line(proc, exit_codes.BAD_INPUT)
 
 
+@needs_ffmpeg
+def test_06_channels_in_opposite_phase_are_heard_one_at_a_time(clips, clean_run):
+    """Right = -left: a stereo player plays the speech, the mono downmix cancels it (it read
+    no_speech). The channel alone gives the in-phase clip's reading."""
+    flipped = clips["root"] / "opposite_phase.mov"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clips["matched"]), "-af", "pan=stereo|c0=c0|c1=-1*c0",
+                    "-c:v", "copy", "-c:a", "pcm_s16le", str(flipped)], check=True)
+    proc, report = check_json(flipped)
+    _, original = clean_run
+    assert proc.returncode == exit_codes.OK, proc.stderr
+    assert report["verdict"] == original["verdict"] == "in_sync" and report["audio_channel"] == 0
+    assert report["av_offset_ms"] == pytest.approx(original["av_offset_ms"], abs=5)
+    assert original["audio_channel"] is None
+
+
 # 7 ---------------------------------------------------------------------------------------------
 def test_07_music_is_no_speech(clips):
     import soundfile
@@ -308,7 +323,23 @@ def test_07_music_is_no_speech(clips):
     soundfile.write(str(song), music(6.0), 16000)
     proc, report = check_json(clips["silent"], "--audio", song)
     assert proc.returncode == exit_codes.UNDECIDED, proc.stderr
-    assert report["verdict"] == "no_speech"
+    assert report["verdict"] == "no_speech" and report["audio_channel"] is None
+    # the face was found: the report lists its track, unscored
+    assert [(t["verdict"], t["av_offset_ms"]) for t in report["tracks"]] == [("no_speech", None)]
+
+
+@needs_ffmpeg
+def test_07_music_in_stereo_is_no_speech(clips):
+    """No channel has speech either: the verdict stays no_speech."""
+    import soundfile
+
+    from test_features import music
+
+    song = clips["root"] / "song_stereo.wav"
+    soundfile.write(str(song), np.stack([music(6.0), -music(6.0, seed=1)], axis=1), 16000)
+    proc, report = check_json(clips["silent"], "--audio", song)
+    assert proc.returncode == exit_codes.UNDECIDED, proc.stderr
+    assert report["verdict"] == "no_speech" and report["audio_channel"] is None
 
 
 # 8 ---------------------------------------------------------------------------------------------

@@ -36,6 +36,26 @@ def test_audio_decodes_to_16k_mono(synthetic_clips):
     assert len(wav) == pytest.approx(len(samples), abs=2000)
 
 
+def test_audio_decodes_channel_by_channel(tmp_path):
+    """Each channel apart, resampled like the downmix: the downmix is their sum, scaled."""
+    import soundfile
+
+    from avsync.media.audio import decode_audio
+
+    rng = np.random.default_rng(0)
+    left = np.sin(2 * np.pi * 220 * np.arange(44100) / 44100) * 0.5
+    stereo = np.stack([left, 0.3 * rng.standard_normal(44100)], axis=1).astype(np.float32)
+    path = tmp_path / "stereo.wav"
+    soundfile.write(str(path), stereo, 44100)
+    mono, apart = decode_audio(str(path)), decode_audio(str(path), by_channel=True)
+    assert mono.channels == apart.channels == 2 and mono.samples.ndim == 1
+    assert apart.samples.shape == (2, len(mono.samples))
+    total = apart.samples.sum(axis=0)
+    scale = float(np.dot(mono.samples, total) / np.dot(total, total))
+    assert scale > 0 and np.allclose(scale * total, mono.samples, atol=1e-4)
+    assert np.corrcoef(apart.samples[0], np.sin(2 * np.pi * 220 * np.arange(16000) / 16000))[0, 1] > 0.99
+
+
 @pytest.mark.parametrize("name, code", [("missing", "not_found"), ("empty", "empty_file"), ("text", "not_media")])
 def test_bad_paths_raise_media_errors(tmp_path, name, code):
     path = tmp_path / "x.mp4"

@@ -38,7 +38,11 @@ def summary(report: SyncReport) -> str:
     for t in report.tracks:
         extra = f" offset {t.av_offset_ms:+.0f} ms conf {t.confidence:.3f}" if t.av_offset_ms is not None else ""
         lines.append(f"    #{t.track_id} frames {t.frame_start}-{t.frame_end}: {t.verdict}{extra}")
-    stream = f" (stream {report.audio_stream})" if report.audio_stream is not None else ""
+    where = [f"stream {report.audio_stream}"] if report.audio_stream is not None else []
+    if report.audio_channel is not None:
+        where.append(f"channel {report.audio_channel} alone: the mono downmix cancels the speech, channels in "
+                     "opposite phase?")
+    stream = f" ({', '.join(where)})" if where else ""
     lines.append(f"  speech      {100 * (report.speech_fraction or 0):.0f}% of the audio{stream}; "
                  f"{report.duration_s:.1f} s; scorer {report.scorer.get('name')} {report.scorer.get('version')}")
     return "\n".join(lines)

@@ -24,6 +24,7 @@ class AudioFeatures:
     hop_s: float
     t0_s: float  # video-clock time where MFCC row 0 starts
     stream: int | None = None  # the audio stream decoded (index among the file's audio streams)
+    channel: int | None = None  # the one channel analysed, where the mono downmix held no speech; None: the downmix
     decode_errors: int = 0  # its packets that did not decode (skipped, silence in their place)
 
     def __len__(self) -> int:
