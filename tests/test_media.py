@@ -76,3 +76,12 @@ def test_reading_from_a_later_frame_gives_the_same_frames(synthetic_clips, start
     later = list(reader.chunks(start, start + 40))
     assert later[0].indices[0] == start
     np.testing.assert_array_equal(np.concatenate([c.frames for c in later]), whole[start:start + 40])
+
+
+def test_a_url_is_named_as_given_and_not_fetched():
+    from avsync.media.probe import check_path
+
+    with pytest.raises(MediaError) as info:
+        check_path("https://example.com/talk.mp4")
+    assert info.value.code == "not_found"
+    assert "https://example.com/talk.mp4" in info.value.message and "local files only" in info.value.message

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +34,13 @@ def check_path(path: str | Path) -> Path:
 
     Only regular files are opened: a FIFO blocks for ever and ``/dev/zero`` never ends.
     """
-    path = Path(path)
+    given, path = str(path), Path(path)
     try:
         st = os.stat(path)
     except FileNotFoundError:
+        if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", given):
+            raise MediaError("not_found", f"no such file: {given} (avsync reads local files only, and downloads "
+                                          "nothing: fetch it first)") from None
         raise MediaError("not_found", f"no such file: {path}") from None
     except PermissionError:
         raise MediaError("permission_denied", f"permission denied: {path}") from None
