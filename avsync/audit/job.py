@@ -180,7 +180,8 @@ class _Progress:
             detail = f" {error.get('code')}: {error.get('message')}" if verdict == "error" else ""
             offset = record.get("av_offset_ms")
             offset_text = f" offset {offset:+.0f} ms" if isinstance(offset, (int, float)) else ""
-            self.log(f"[{self.n}/{self.total}] {verdict}{offset_text}{detail} {item.id}")
+            named = "" if item.id in detail else f" {item.id}"  # most error messages end with the path
+            self.log(f"[{self.n}/{self.total}] {verdict}{offset_text}{detail}{named}")
 
     def close(self) -> None:
         if self.bar is not None:
