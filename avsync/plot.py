@@ -13,7 +13,9 @@ def plot_report(report: SyncReport, out_path: str | Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax_curve, ax_time) = plt.subplots(2, 1, figsize=(8, 6.5), constrained_layout=True)
-    title = f"{Path(report.file).name}: {report.verdict}"
+    # a file name that is not UTF-8 holds lone surrogates, which no font can draw: shown as \udcXX
+    name = Path(report.file).name.encode("utf-8", "backslashreplace").decode("utf-8")
+    title = f"{name}: {report.verdict}"
     if report.av_offset_ms is not None:
         title += f", offset {report.av_offset_ms:+.0f} ms, confidence {report.confidence:.2f}"
     fig.suptitle(title, fontsize=11)

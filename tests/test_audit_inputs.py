@@ -60,3 +60,23 @@ def test_sharded_audits_cover_the_unsharded_set_disjointly(tmp_path, write_files
     assert sorted(i for part in ids for i in part) == names
     assert [len(part) for part in ids] == [sum(shard_of(n, 3) == k for n in names) for k in range(3)]
     assert all(part for part in ids)
+
+
+def test_file_names_that_are_not_utf8_are_audited_and_resumed(tmp_path, monkeypatch):
+    """An old archive's Latin-1 name reaches Python with lone surrogates, which UTF-8 cannot hold:
+    writing its record raised UnicodeEncodeError and ended the audit with a traceback."""
+    monkeypatch.setenv("AVSYNC_AUDIT_CHECKER", audit_helpers.FAKE)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = [b"caf\xe9.mp4", b"flag \xff\xfe.mp4", "new\nline \u00fc.mp4".encode()]
+    for name in names:
+        (folder / os.fsdecode(name)).write_bytes(name)
+    out = tmp_path / "out"
+    first = run_audit(AuditOptions([str(folder)], str(out), workers=1, quiet=True), log=lambda s: None)
+    assert first.checked == 3
+    for kept in ("results.jsonl", "summary.csv", "report.html"):
+        (out / kept).read_bytes().decode("utf-8")  # strict: the files stay UTF-8
+    files = sorted(os.fsencode(r["file"]) for r in read_records(out / "results.jsonl"))
+    assert files == sorted(os.fsencode(folder / os.fsdecode(n)) for n in names)  # the exact names come back
+    again = run_audit(AuditOptions([str(folder)], str(out), workers=1, quiet=True), log=lambda s: None)
+    assert again.checked == 0 and again.skipped == 3

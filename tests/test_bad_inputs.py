@@ -128,6 +128,16 @@ def test_01_unwritable_plot_still_prints_the_verdict(clips, tmp_path, where):
     assert_one_line(proc, exit_codes.CANT_CREATE, contains=str(target))
 
 
+def test_01_plot_of_a_file_whose_name_is_not_utf8(clips, tmp_path):
+    """The name's lone surrogates (Python's surrogateescape) reached matplotlib's title: a traceback."""
+    odd = tmp_path / os.fsdecode(b"caf\xe9.mp4")
+    odd.write_bytes(clips["matched"].read_bytes())
+    plot = tmp_path / "why.png"
+    proc, report = check_json(odd, "--plot", plot)
+    assert proc.returncode == exit_codes.OK and "Traceback" not in proc.stderr, proc.stderr
+    assert report["file"] == str(odd) and plot.stat().st_size > 0
+
+
 # 2 ---------------------------------------------------------------------------------------------
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 file; the in-process test covers root")
 def test_02_permission_denied_file(clips, tmp_path):

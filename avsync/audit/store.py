@@ -11,6 +11,7 @@ import fcntl
 import json
 import math
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -183,7 +184,8 @@ def write_meta(out_dir: Path, key_mode: str, **extra) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    _write_atomic(path, [text.encode("utf-8")])
+    # a file name that is not UTF-8 reaches Python with lone surrogates: written as \udcXX, not refused
+    _write_atomic(path, [text.encode("utf-8", "backslashreplace")])
 
 
 def _write_atomic(path: Path, chunks) -> None:
@@ -216,9 +218,17 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def dumps_record(record: dict) -> bytes:
-    """One JSON line; NaN/inf become null and numpy values plain lists/numbers (strict JSON)."""
-    return (json.dumps(_clean(record), ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    """One JSON line; NaN/inf become null and numpy values plain lists/numbers (strict JSON).
+
+    A file name that is not UTF-8 (an old archive's Latin-1, say) reaches Python with lone
+    surrogates (surrogateescape), which UTF-8 cannot hold: they are written as ``\\udcXX`` escapes,
+    so the line stays UTF-8 and ``json.loads`` gives the same name back (a rerun finds the video done)."""
+    text = json.dumps(_clean(record), ensure_ascii=False, allow_nan=False)
+    return (_LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n").encode("utf-8")
 
 
 def _clean(value):

@@ -60,7 +60,8 @@ def command(inputs, split, category, all_tracks, fmt, out, model, workers, time_
         kind = fmt or {".json": "json", ".md": "markdown"}.get(out.suffix.lower(), "csv")
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(render[kind]() + ("\n" if kind == "markdown" else ""))
+            # a file name that is not UTF-8 holds lone surrogates: written as \udcXX, not refused
+            out.write_text(render[kind]() + ("\n" if kind == "markdown" else ""), errors="backslashreplace")
         except OSError as exc:
             options.fail(f"cannot write {out}: {exc.strerror or exc}", CANT_CREATE)
         click.echo(render["markdown"]())
