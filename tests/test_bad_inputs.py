@@ -176,6 +176,13 @@ def test_02_usage_errors_exit_64(args):
     assert any("error" in line.lower() for line in stderr_lines(proc))
 
 
+def test_02_check_given_several_files_points_to_audit():
+    proc = run("check", "a.mp4", "b.mp4", timeout=60)
+    assert proc.returncode == exit_codes.USAGE, proc.stderr
+    line, = stderr_lines(proc)
+    assert "(b.mp4)" in line and "`avsync audit FILE...`" in line
+
+
 # 3 ---------------------------------------------------------------------------------------------
 def test_03_audit_out_under_a_regular_file(clips, tmp_path):
     blocker = tmp_path / "file"

@@ -48,7 +48,7 @@ def summary(report: SyncReport) -> str:
     return "\n".join(lines)
 
 
-@options.command("check")
+@options.command("check", extra_argument_hint="check reads one file: `avsync audit FILE...` checks many, with a report")
 @click.argument("path", type=click.Path())
 @click.option("--audio", type=click.Path(), help="pair this audio file (wav, mp3, m4a, flac) with the video")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object (schema avsync.report/1)")

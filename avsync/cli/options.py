@@ -53,7 +53,11 @@ class _ExitCodes:
             sys.exit(USAGE)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "avsync"
-            click.echo(f"{where}: usage error: {exc.format_message()} (see `{where} --help`)", err=True)
+            message = exc.format_message()
+            hint = getattr(exc.ctx.command, "extra_argument_hint", None) if exc.ctx else None
+            if hint and message.startswith("Got unexpected extra argument"):
+                message += f"; {hint}"
+            click.echo(f"{where}: usage error: {message} (see `{where} --help`)", err=True)
             sys.exit(USAGE)
         except Failure as exc:
             exc.show()
@@ -75,9 +79,14 @@ class Group(_ExitCodes, click.Group):
     command_class = Command
 
 
-def command(name: str, **kwargs):
-    """``click.command`` with avsync's exit codes."""
-    return click.command(name, cls=Command, **kwargs)
+def command(name: str, extra_argument_hint: str | None = None, **kwargs):
+    """``click.command`` with avsync's exit codes; ``extra_argument_hint`` follows the usage error
+    for an argument too many (``check a.mp4 b.mp4``: what to run instead)."""
+    def decorate(fn):
+        cmd = click.command(name, cls=Command, **kwargs)(fn)
+        cmd.extra_argument_hint = extra_argument_hint
+        return cmd
+    return decorate
 
 
 def _verbose(ctx, param, value):
