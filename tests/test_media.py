@@ -78,10 +78,13 @@ def test_reading_from_a_later_frame_gives_the_same_frames(synthetic_clips, start
     np.testing.assert_array_equal(np.concatenate([c.frames for c in later]), whole[start:start + 40])
 
 
-def test_a_url_is_named_as_given_and_not_fetched():
+def test_a_url_or_stdin_is_named_as_given_and_not_read():
     from avsync.media.probe import check_path
 
     with pytest.raises(MediaError) as info:
         check_path("https://example.com/talk.mp4")
     assert info.value.code == "not_found"
     assert "https://example.com/talk.mp4" in info.value.message and "local files only" in info.value.message
+    with pytest.raises(MediaError) as info:
+        check_path("-")
+    assert info.value.code == "not_found" and "standard input is not read" in info.value.message

@@ -38,6 +38,9 @@ def check_path(path: str | Path) -> Path:
     try:
         st = os.stat(path)
     except FileNotFoundError:
+        if given == "-":
+            raise MediaError("not_found", "no such file: - (standard input is not read: save the stream to a file "
+                                          "and check that)") from None
         if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", given):
             raise MediaError("not_found", f"no such file: {given} (avsync reads local files only, and downloads "
                                           "nothing: fetch it first)") from None
