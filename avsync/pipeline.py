@@ -392,6 +392,9 @@ def build_report(analysis: Analysis, scorer: Scorer, settings: Settings, thumbna
     if not m.scored:  # decided before scoring (no speech, too low a frame rate): the faces found still count
         report.tracks = [_track_report(track, analysis.step, report.verdict, report.verdict_reason)
                          for track in analysis.tracks]
+    if m.reason == "too_short":  # no track of a clip too short to judge is judged: their numbers stay, as a hint
+        for tr in report.tracks:
+            tr.verdict, tr.verdict_reason = report.verdict, m.reason
 
     if m.best is not None and m.reason not in ("too_short", "face_too_rare"):
         best = by_track[id(m.best)]

@@ -80,6 +80,8 @@ def test_a_clip_shorter_than_min_duration_is_too_short_not_faceless(tmp_path, se
     clip = make_talking_clip(tmp_path / "short.mp4", seconds=seconds, seed=1)
     r = avsync.check(clip, scorer="baseline", jobs=1)
     assert r.verdict == "inconclusive" and r.verdict_reason == "too_short"
+    # its face tracks are not judged either (a 0.6 s track read `mismatch` beside the clip's too_short)
+    assert all((t.verdict, t.verdict_reason) == ("inconclusive", "too_short") for t in r.tracks)
 
 
 @pytest.mark.parametrize("delay", [0.6, -0.6])
