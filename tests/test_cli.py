@@ -93,3 +93,13 @@ def test_frame_rates(tmp_path, fps):
     analysed_ms = 1000.0 / (fps / 2 if fps > 40 else fps)
     assert delayed.av_offset_ms - matched.av_offset_ms == pytest.approx(-200, abs=1.5 * analysed_ms)
     assert delayed.av_offset_frames == pytest.approx(delayed.av_offset_ms * fps / 1000, abs=1)
+
+
+def test_a_mismatch_says_how_far_the_search_reached():
+    """Audio 3 s late, beyond check's ±2 s, reads like another voice: the text says so."""
+    from avsync.cli.check import summary
+    from avsync.report import SyncReport
+
+    flagged = SyncReport(file="late.mp4", verdict="mismatch", verdict_reason="low_confidence")
+    assert "audio more than 2000 ms off: --max-offset-ms" in summary(flagged, 2000.0)
+    assert "--max-offset-ms" not in summary(SyncReport(file="ok.mp4", verdict="in_sync"), 2000.0)

@@ -17,7 +17,8 @@ def _interval(ci: list[float] | None) -> str:
     return f" ({ci[0]:+.0f}…{ci[1]:+.0f})" if ci else ""
 
 
-def summary(report: SyncReport) -> str:
+def summary(report: SyncReport, searched_ms: float | None = None) -> str:
+    """The text a person reads; ``searched_ms``: how far either way the offset was sought."""
     name = Path(report.file).name
     if report.verdict == "error":
         return f"{name}: error ({report.error['code']}): {report.error['message']}"
@@ -29,6 +30,9 @@ def summary(report: SyncReport) -> str:
                      f"{report.av_offset_frames:+d} frames at {report.fps:.2f} fps ({side})")
         lines.append(f"  confidence  {report.confidence:.3f} (LSE-C)   min_dist {report.min_dist:.3f} (LSE-D)"
                      + (f"   p_sync {report.p_sync:.2f}" if report.p_sync is not None else ""))
+    if report.verdict == "mismatch" and searched_ms:
+        lines.append(f"  note        another voice, or audio more than {searched_ms:.0f} ms off: --max-offset-ms "
+                     "searches further")
     if report.drift_ms_per_min is not None:
         lines.append(f"  drift       {report.drift_ms_per_min:+.1f} ms/min{_interval(report.drift_ci_ms_per_min)}")
     for seg in report.segments:
@@ -86,7 +90,7 @@ def command(path, audio, as_json, plot_path, model, jobs, audio_stream, early_ms
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     elif report.verdict != "error":
-        click.echo(summary(report))
+        click.echo(summary(report, max_offset_ms or settings.protocol.check_max_offset_ms))
     if report.verdict == "error":
         click.echo(f"avsync: error: {report.error['message']}", err=True)
     elif damage_warning(report):
