@@ -72,8 +72,11 @@ def test_file_names_that_are_not_utf8_are_audited_and_resumed(tmp_path, monkeypa
     for name in names:
         (folder / os.fsdecode(name)).write_bytes(name)
     out = tmp_path / "out"
-    first = run_audit(AuditOptions([str(folder)], str(out), workers=1, quiet=True), log=lambda s: None)
+    logged = []
+    first = run_audit(AuditOptions([str(folder)], str(out), workers=1, quiet=True), log=logged.append)
     assert first.checked == 3
+    progress = [line for line in logged if line.startswith("[")]
+    assert len(progress) == 3 and not any("\n" in line for line in progress)  # one line per video
     for kept in ("results.jsonl", "summary.csv", "report.html"):
         (out / kept).read_bytes().decode("utf-8")  # strict: the files stay UTF-8
     files = sorted(os.fsencode(r["file"]) for r in read_records(out / "results.jsonl"))

@@ -181,7 +181,8 @@ class _Progress:
             offset = record.get("av_offset_ms")
             offset_text = f" offset {offset:+.0f} ms" if isinstance(offset, (int, float)) else ""
             named = "" if item.id in detail else f" {item.id}"  # most error messages end with the path
-            self.log(f"[{self.n}/{self.total}] {verdict}{offset_text}{detail}{named}")
+            line = f"[{self.n}/{self.total}] {verdict}{offset_text}{detail}{named}"
+            self.log(line.replace("\r", "\\r").replace("\n", "\\n"))  # one line per video, whatever the name
 
     def close(self) -> None:
         if self.bar is not None:
