@@ -16,7 +16,7 @@ from avsync.config import Settings
 from avsync.features.audio import AudioFeatures, extract_audio_features
 from avsync.frontend.segments import add_face_crops, track_video
 from avsync.frontend.track import MouthTrack
-from avsync.media.audio import decode_audio
+from avsync.media.audio import DecodedAudio, channel_levels, decode_audio
 from avsync.media.errors import MediaError
 from avsync.media.probe import MediaInfo, check_path, probe
 from avsync.media.video import VideoReader
@@ -91,25 +91,32 @@ def audio_features(path: str, audio: str | None, settings: Settings, info: Media
         start = info.audio_start_s - info.video_start_s
     features = extract_audio_features(sound.samples, rate, start + audio_delay_s, cfg)
     if features.speech_fraction() < cfg.vad_min_speech_fraction and sound.channels > 1:
-        features = _speaking_channel(audio or path, sound.stream, rate, start + audio_delay_s, cfg) or features
+        features = _speaking_channel(audio or path, sound, rate, start + audio_delay_s, cfg) or features
     features.stream, features.decode_errors = sound.stream, sound.decode_errors
     return features
 
 
-def _speaking_channel(path: str, stream: int, rate: int, start_s: float, cfg) -> AudioFeatures | None:
-    """The channel with the most speech, where the mono downmix has too little: a channel wired in
-    opposite phase cancels the speech in the downmix, though a stereo player plays it. None when no
-    channel has enough speech either (music, silence)."""
-    try:
-        channels = decode_audio(path, rate, stream, cfg.audio_max_error_fraction, by_channel=True).samples
-    except MediaError:  # a layout the resampler cannot keep apart: the downmix's reading stands
+# The downmix this far below the channels' mean level has cancelled what they hold (opposite phase).
+CANCELLED_BELOW = 0.1
+
+
+def _speaking_channel(path: str, sound: DecodedAudio, rate: int, start_s: float, cfg) -> AudioFeatures | None:
+    """The loudest channel's features where the mono downmix cancels the channels: one in opposite
+    phase cancels the speech, though a stereo player plays it. None where the downmix holds the
+    channels' level (music, silence: no channel has what the downmix lacks) or that channel has no
+    speech either. Costs one more decode of a multi-channel file without speech, and a VAD pass only
+    where the downmix cancels."""
+    levels = channel_levels(path, rate, sound.stream, cfg.audio_max_error_fraction)
+    downmix = float(np.sqrt(np.mean(np.square(sound.samples, dtype=np.float64))))
+    if not len(levels) or downmix >= CANCELLED_BELOW * float(levels.mean()):
         return None
-    found = [extract_audio_features(samples, rate, start_s, cfg) for samples in channels]
-    best = max(range(len(found)), key=lambda c: found[c].speech_fraction())
-    if found[best].speech_fraction() < cfg.vad_min_speech_fraction:
+    channel = int(np.argmax(levels))
+    samples = decode_audio(path, rate, sound.stream, cfg.audio_max_error_fraction, channel).samples
+    found = extract_audio_features(samples, rate, start_s, cfg)
+    if found.speech_fraction() < cfg.vad_min_speech_fraction:
         return None
-    found[best].channel = best
-    return found[best]
+    found.channel = channel
+    return found
 
 
 def analyse(path: str, audio: str | None = None, settings: Settings | None = None, jobs: int | None = None,

@@ -36,24 +36,27 @@ def test_audio_decodes_to_16k_mono(synthetic_clips):
     assert len(wav) == pytest.approx(len(samples), abs=2000)
 
 
-def test_audio_decodes_channel_by_channel(tmp_path):
-    """Each channel apart, resampled like the downmix: the downmix is their sum, scaled."""
+def test_audio_decodes_one_channel_alone(tmp_path):
+    """A channel alone, resampled as the downmix is: the downmix is the channels' sum, scaled."""
     import soundfile
 
-    from avsync.media.audio import decode_audio
+    from avsync.media.audio import channel_levels, decode_audio
 
     rng = np.random.default_rng(0)
     left = np.sin(2 * np.pi * 220 * np.arange(44100) / 44100) * 0.5
     stereo = np.stack([left, 0.3 * rng.standard_normal(44100)], axis=1).astype(np.float32)
     path = tmp_path / "stereo.wav"
     soundfile.write(str(path), stereo, 44100)
-    mono, apart = decode_audio(str(path)), decode_audio(str(path), by_channel=True)
-    assert mono.channels == apart.channels == 2 and mono.samples.ndim == 1
-    assert apart.samples.shape == (2, len(mono.samples))
-    total = apart.samples.sum(axis=0)
+    mono = decode_audio(str(path))
+    apart = [decode_audio(str(path), channel=c) for c in (0, 1)]
+    assert mono.channels == apart[0].channels == 2
+    assert all(a.samples.shape == mono.samples.shape for a in apart)
+    total = apart[0].samples + apart[1].samples
     scale = float(np.dot(mono.samples, total) / np.dot(total, total))
     assert scale > 0 and np.allclose(scale * total, mono.samples, atol=1e-4)
-    assert np.corrcoef(apart.samples[0], np.sin(2 * np.pi * 220 * np.arange(16000) / 16000))[0, 1] > 0.99
+    assert np.corrcoef(apart[0].samples, np.sin(2 * np.pi * 220 * np.arange(16000) / 16000))[0, 1] > 0.99
+    levels = channel_levels(str(path))  # streamed: the RMS of each channel as decode_audio gives it
+    assert np.allclose(levels, [np.sqrt(np.mean(a.samples.astype(np.float64) ** 2)) for a in apart], rtol=1e-4)
 
 
 @pytest.mark.parametrize("name, code", [("missing", "not_found"), ("empty", "empty_file"), ("text", "not_media")])
