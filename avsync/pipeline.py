@@ -106,12 +106,15 @@ def _speaking_channel(path: str, sound: DecodedAudio, rate: int, start_s: float,
     channels' level (music, silence: no channel has what the downmix lacks) or that channel has no
     speech either. Costs one more decode of a multi-channel file without speech, and a VAD pass only
     where the downmix cancels."""
-    levels = channel_levels(path, rate, sound.stream, cfg.audio_max_error_fraction)
-    downmix = float(np.sqrt(np.mean(np.square(sound.samples, dtype=np.float64))))
-    if not len(levels) or downmix >= CANCELLED_BELOW * float(levels.mean()):
+    try:
+        levels = channel_levels(path, rate, sound.stream, cfg.audio_max_error_fraction)
+        downmix = float(np.sqrt(np.mean(np.square(sound.samples, dtype=np.float64))))
+        if not len(levels) or downmix >= CANCELLED_BELOW * float(levels.mean()):
+            return None
+        channel = int(np.argmax(levels))
+        samples = decode_audio(path, rate, sound.stream, cfg.audio_max_error_fraction, channel).samples
+    except MediaError:  # channels the resampler cannot keep apart: the downmix's reading stands
         return None
-    channel = int(np.argmax(levels))
-    samples = decode_audio(path, rate, sound.stream, cfg.audio_max_error_fraction, channel).samples
     found = extract_audio_features(samples, rate, start_s, cfg)
     if found.speech_fraction() < cfg.vad_min_speech_fraction:
         return None
