@@ -72,21 +72,21 @@ class _ExitCodes:
 
 
 class Command(_ExitCodes, click.Command):
-    pass
+    """``extra_argument_hint`` follows the usage error for an argument too many (``check a.mp4
+    b.mp4``: what to run instead)."""
+
+    def __init__(self, *args, extra_argument_hint: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra_argument_hint = extra_argument_hint
 
 
 class Group(_ExitCodes, click.Group):
     command_class = Command
 
 
-def command(name: str, extra_argument_hint: str | None = None, **kwargs):
-    """``click.command`` with avsync's exit codes; ``extra_argument_hint`` follows the usage error
-    for an argument too many (``check a.mp4 b.mp4``: what to run instead)."""
-    def decorate(fn):
-        cmd = click.command(name, cls=Command, **kwargs)(fn)
-        cmd.extra_argument_hint = extra_argument_hint
-        return cmd
-    return decorate
+def command(name: str, **kwargs):
+    """``click.command`` with avsync's exit codes."""
+    return click.command(name, cls=Command, **kwargs)
 
 
 def _verbose(ctx, param, value):
