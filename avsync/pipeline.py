@@ -19,6 +19,7 @@ from avsync.frontend.track import MouthTrack
 from avsync.media.audio import DecodedAudio, channel_levels, decode_audio
 from avsync.media.errors import MediaError
 from avsync.media.probe import MediaInfo, check_path, probe
+from avsync.media.scan import field_delay_s, field_order
 from avsync.media.video import VideoReader
 from avsync.memory import heap_for_compute
 from avsync.native_threads import one_blas_thread
@@ -45,6 +46,7 @@ class Analysis:
     timings_s: dict[str, float]
     decode_errors: int = 0  # video packets skipped because they do not decode
     truncated: bool = False  # the video stream ends before its container says it does
+    field_order: str | None = None  # "tff" / "bff": interlaced, frames timed between their fields
 
     @property
     def frame_dt(self) -> float:
@@ -160,6 +162,7 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
     with ThreadPoolExecutor(1) as audio_thread:
         features_job = audio_thread.submit(_timed, audio_features, path, audio, settings, info, audio_delay_s,
                                            audio_stream)
+        fields_job = audio_thread.submit(field_order, path)
         tick = time.perf_counter()
         bar = None
         if progress:
@@ -172,6 +175,10 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
             bar.close()
         front_s = time.perf_counter() - tick
         features, timings["features"] = features_job.result()
+        fields = fields_job.result()
+    delay = field_delay_s(fields, fps * step)
+    for track in tracks:
+        track.times_s = track.times_s + delay
     if decode_errors:
         _enough_left(path, decodable_s * (1 - decode_errors / max(n_frames * step, 1)), info.video_duration_s,
                      settings)
@@ -182,7 +189,7 @@ def analyse(path: str, audio: str | None = None, settings: Settings | None = Non
     timings["decode"] = decode_s
     timings["face"] = front_s - decode_s
     return Analysis(str(path), fps, fps * step, step, n_frames, duration, tracks, features, timings,
-                    decode_errors=decode_errors, truncated=truncated)
+                    decode_errors=decode_errors, truncated=truncated, field_order=fields)
 
 
 def _timed(fn, *args):
@@ -353,6 +360,7 @@ def check(path, audio=None, *, settings: Settings | None = None, scorer: str | S
         report.audio_decode_errors = analysis.audio.decode_errors
         report.decode_errors = analysis.decode_errors
         report.truncated = analysis.truncated
+        report.field_order = analysis.field_order
         return report
     except MediaError as exc:
         return SyncReport.failure(path, exc.code, exc.message, version=__version__, audio=_str(audio))

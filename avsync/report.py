@@ -76,6 +76,7 @@ class SyncReport:
     audio_decode_errors: int = 0
     decode_errors: int = 0
     truncated: bool = False
+    field_order: str | None = None  # "tff" / "bff": interlaced fields taken apart, each frame timed between its two
 
     @property
     def exit_code(self) -> int:

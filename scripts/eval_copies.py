@@ -10,7 +10,10 @@ Sets of copies (--set, repeatable; default: all):
 - codec: VP9 with Opus in WebM, MPEG-2 with MP2 in MPEG-TS (which starts its clock at 1.4 s),
   ProRes with PCM in MOV, HEVC with AAC in Matroska;
 - audio: the stereo channels in opposite phase (right = -left), 8 kHz mu-law, speech on the centre
-  channel of 5.1 AC-3, 30 dB quieter, 96 kHz FLAC (the video copied).
+  channel of 5.1 AC-3, 30 dB quieter, 96 kHz FLAC (the video copied);
+- scan: the video interpolated to 50p by blending neighbours (ffmpeg's motion-compensated mode
+  takes minutes a clip), then every other frame kept (25p, the control) or its fields woven into
+  25i, top field first in H.264 and bottom field first in MPEG-2 TS, as broadcast cameras record.
 
 For the first --per-source clips of each source (manifest order), the copies are written into
 --workdir with ffmpeg (kept and reused), then `check` (the library call, shipped calibration)
@@ -37,6 +40,8 @@ import numpy as np
 DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "manifest.csv"
 H264 = ["-c:v", "libx264", "-crf", "18", "-preset", "fast"]
 COPY_VIDEO = ["-c:v", "copy"]
+TO_50P = "crop=trunc(iw/2)*2:trunc(ih/4)*4:0:0,minterpolate=fps=50:mi_mode=blend"  # each field of 4:2:0 even
+INTERLACED = ["-flags", "+ilme+ildct"]
 # set -> [(name, ffmpeg output options, counter-clockwise display rotation that undoes the pixels' turn, suffix)]
 COPIES = {
     "display": [
@@ -62,6 +67,14 @@ COPIES = {
         ("5.1 centre", [*COPY_VIDEO, "-af", "pan=5.1|FC=c0", "-c:a", "ac3"], 0, "mkv"),
         ("-30 dB", [*COPY_VIDEO, "-af", "volume=-30dB", "-c:a", "aac"], 0, "mp4"),
         ("96 kHz flac", [*COPY_VIDEO, "-ar", "96000", "-c:a", "flac"], 0, "mkv"),
+    ],
+    # 50 fields/s from 50p interpolated by blending; the progressive copy of the same 50p is the control
+    "scan": [
+        ("25p of 50p", ["-vf", f"{TO_50P},fps=25", *H264, "-c:a", "copy"], 0, "mp4"),
+        ("25i tff", ["-vf", f"{TO_50P},tinterlace=mode=interleave_top,setfield=tff", *H264, *INTERLACED,
+                     "-x264opts", "tff=1", "-c:a", "copy"], 0, "mp4"),
+        ("25i bff mpeg-2", ["-vf", f"{TO_50P},tinterlace=mode=interleave_bottom,setfield=bff", "-c:v", "mpeg2video",
+                            "-q:v", "3", *INTERLACED, "-top", "0", "-c:a", "mp2", "-f", "mpegts"], 0, "ts"),
     ],
 }
 

@@ -11,11 +11,11 @@ from avsync.report import VERDICTS
 
 COLUMNS = ["id", "file", "audio", "verdict", "verdict_reason", "av_offset_ms", "av_offset_ci_lo_ms",
            "av_offset_ci_hi_ms", "av_offset_frames", "confidence", "min_dist", "p_sync", "duration_s", "fps",
-           "speech_fraction", "audio_channel", "drift_ms_per_min", "drift_ci_lo_ms_per_min", "drift_ci_hi_ms_per_min",
-           "error_code", "error_message", "scorer", "elapsed_s"]
+           "speech_fraction", "audio_channel", "field_order", "drift_ms_per_min", "drift_ci_lo_ms_per_min",
+           "drift_ci_hi_ms_per_min", "error_code", "error_message", "scorer", "elapsed_s"]
 SCALARS = ("id", "key", "file", "audio", "verdict", "verdict_reason", "av_offset_ms", "av_offset_ci_ms",
            "av_offset_frames", "confidence", "min_dist", "p_sync", "duration_s", "fps", "speech_fraction",
-           "audio_channel", "drift_ms_per_min", "drift_ci_ms_per_min", "error", "scorer", "audit")
+           "audio_channel", "field_order", "drift_ms_per_min", "drift_ci_ms_per_min", "error", "scorer", "audit")
 DETAIL = ("offsets_frames", "offset_curve", "mouth_strip_png_b64")
 
 
@@ -50,7 +50,8 @@ def summary_rows(records) -> list[dict]:
             "av_offset_frames": r.get("av_offset_frames"),
             "confidence": r.get("confidence"), "min_dist": r.get("min_dist"), "p_sync": r.get("p_sync"),
             "duration_s": r.get("duration_s"), "fps": r.get("fps"), "speech_fraction": r.get("speech_fraction"),
-            "audio_channel": r.get("audio_channel"), "drift_ms_per_min": r.get("drift_ms_per_min"),
+            "audio_channel": r.get("audio_channel"), "field_order": r.get("field_order"),
+            "drift_ms_per_min": r.get("drift_ms_per_min"),
             "drift_ci_lo_ms_per_min": drift_ci[0], "drift_ci_hi_ms_per_min": drift_ci[1],
             "error_code": error.get("code"), "error_message": error.get("message"),
             "scorer": " ".join(str(v) for v in (scorer.get("name"), scorer.get("version")) if v),

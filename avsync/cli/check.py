@@ -47,6 +47,10 @@ def summary(report: SyncReport, searched_ms: float | None = None) -> str:
         where.append(f"channel {report.audio_channel} alone: the mono downmix cancels the speech, channels in "
                      "opposite phase?")
     stream = f" ({', '.join(where)})" if where else ""
+    if report.field_order:
+        first = "top" if report.field_order == "tff" else "bottom"
+        lines.append(f"  video       interlaced, {first} field first: each frame is timed between its two fields, "
+                     f"{250 / report.fps:.0f} ms after its timestamp")
     lines.append(f"  speech      {100 * (report.speech_fraction or 0):.0f}% of the audio{stream}; "
                  f"{report.duration_s:.1f} s; scorer {report.scorer.get('name')} {report.scorer.get('version')}")
     return "\n".join(lines)

@@ -20,7 +20,7 @@ from avsync.media.errors import MediaError
 from avsync.pipeline import Analysis, analyse, audio_features
 from avsync.scoring.base import Scorer
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: interlaced frames are timed between their two fields
 
 
 def clip_audio(entry: Clip, settings: Settings) -> AudioFeatures:
@@ -146,7 +146,7 @@ def _identity(path: str | None):
 def _to_arrays(a: Analysis) -> dict[str, np.ndarray]:
     meta = {"path": a.path, "fps": a.fps, "source_fps": a.source_fps, "step": a.step, "n_frames": a.n_frames,
             "duration_s": a.duration_s, "timings_s": a.timings_s, "hop_s": a.audio.hop_s, "t0_s": a.audio.t0_s,
-            "tracks": [t.track_id for t in a.tracks]}
+            "tracks": [t.track_id for t in a.tracks], "field_order": a.field_order}
     arrays = {"meta": np.array(json.dumps(meta)), "mfcc": a.audio.mfcc, "log_energy": a.audio.log_energy,
               "speech": a.audio.speech}
     for n, track in enumerate(a.tracks):
@@ -166,7 +166,7 @@ def _from_arrays(d: dict[str, np.ndarray]) -> Analysis:
         values = {name: d.get(f"t{n}_{name}") for name in _TRACK_ARRAYS if name in names}
         tracks.append(MouthTrack(track_id=track_id, **values))
     return Analysis(meta["path"], meta["fps"], meta["source_fps"], meta["step"], meta["n_frames"],
-                    meta["duration_s"], tracks, audio, meta["timings_s"])
+                    meta["duration_s"], tracks, audio, meta["timings_s"], field_order=meta.get("field_order"))
 
 
 def crop_spec_for(scorers: list[Scorer]):
