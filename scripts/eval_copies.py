@@ -11,6 +11,8 @@ Sets of copies (--set, repeatable; default: all):
   ProRes with PCM in MOV, HEVC with AAC in Matroska;
 - audio: the stereo channels in opposite phase (right = -left), 8 kHz mu-law, speech on the centre
   channel of 5.1 AC-3, 30 dB quieter, 96 kHz FLAC (the video copied);
+- quality: as small, blocky files are passed around: half and quarter the width and height (CRF 28,
+  AAC at 64 kb/s), the full picture at CRF 40, and the audio alone at 24 kb/s mono AAC;
 - scan: the video interpolated to 50p by blending neighbours (ffmpeg's motion-compensated mode
   takes minutes a clip), then every other frame kept (25p, the control) or its fields woven into
   25i, top field first in H.264 and bottom field first in MPEG-2 TS, as broadcast cameras record.
@@ -67,6 +69,14 @@ COPIES = {
         ("5.1 centre", [*COPY_VIDEO, "-af", "pan=5.1|FC=c0", "-c:a", "ac3"], 0, "mkv"),
         ("-30 dB", [*COPY_VIDEO, "-af", "volume=-30dB", "-c:a", "aac"], 0, "mp4"),
         ("96 kHz flac", [*COPY_VIDEO, "-ar", "96000", "-c:a", "flac"], 0, "mkv"),
+    ],
+    "quality": [
+        ("half size", ["-vf", "scale=trunc(iw/4)*2:trunc(ih/4)*2", "-c:v", "libx264", "-crf", "28", "-preset", "fast",
+                       "-c:a", "aac", "-b:a", "64k"], 0, "mp4"),
+        ("quarter size", ["-vf", "scale=trunc(iw/8)*2:trunc(ih/8)*2", "-c:v", "libx264", "-crf", "28", "-preset",
+                          "fast", "-c:a", "aac", "-b:a", "64k"], 0, "mp4"),
+        ("crf 40", ["-c:v", "libx264", "-crf", "40", "-preset", "fast", "-c:a", "copy"], 0, "mp4"),
+        ("aac 24k", [*COPY_VIDEO, "-ac", "1", "-c:a", "aac", "-b:a", "24k"], 0, "mp4"),
     ],
     # 50 fields/s from 50p interpolated by blending; the progressive copy of the same 50p is the control
     "scan": [
