@@ -133,6 +133,18 @@ def test_crop_augmentation_flips_and_keeps_range():
     assert out.shape == crops.shape and out.min() >= 0 and out.max() <= 255 and not np.allclose(out, crops)
 
 
+def test_low_resolution_augmentation_loses_fine_detail_only():
+    """A mouth filmed 4x smaller: a one-pixel checkerboard is gone, a smooth ramp stays."""
+    only_lowres = AugmentConfig(brightness_p=0, blur_p=0, affine_p=0, pixel_noise_p=0, flip_p=0, lowres_p=1.0,
+                                lowres_factor=[4.0, 4.0])
+    checker = np.tile((np.indices((48, 96)).sum(0) % 2 * 255).astype(np.float32), (5, 1, 1))
+    assert augment_crops(checker, np.random.default_rng(0), only_lowres).std() < 0.05 * checker.std()
+    ramp = np.tile(np.linspace(0, 255, 96, dtype=np.float32), (5, 48, 1))
+    assert np.abs(augment_crops(ramp, np.random.default_rng(0), only_lowres) - ramp)[:, :, 4:-4].max() < 2.0
+    off = dataclasses.replace(only_lowres, lowres_p=0.0)  # the default: crops untouched
+    np.testing.assert_array_equal(augment_crops(checker, np.random.default_rng(0), off), checker)
+
+
 def test_epochs_shard_windows_without_overlap(cache):
     clips = load_clips(cache, "train")
     data = WindowDataset(clips, stride=2, seed=3)

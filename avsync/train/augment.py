@@ -50,6 +50,10 @@ class AugmentConfig(YamlConfig):
     gamma_range: float = 0.3
     blur_p: float = 0.3
     blur_sigma: list[float] = field(default_factory=lambda: [0.3, 1.5])
+    # a mouth filmed smaller: shrunk by the factor and enlarged back (the shipped model reads audio
+    # earlier the blurrier the mouth, docs/pipeline.md)
+    lowres_p: float = 0.0
+    lowres_factor: list[float] = field(default_factory=lambda: [1.0, 4.0])
     affine_p: float = 0.8
     scale_range: float = 0.1
     shift_px: float = 4.0
@@ -148,6 +152,12 @@ def augment_crops(crops: np.ndarray, rng: np.random.Generator, cfg: AugmentConfi
             m = cv2.getRotationMatrix2D((w / 2, h / 2), angle + rng.normal(0, 0.5), scale * (1 + rng.normal(0, 0.01)))
             m[:, 2] += shift + jitter
             out[i] = cv2.warpAffine(out[i], m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if rng.random() < cfg.lowres_p:
+        factor = rng.uniform(*cfg.lowres_factor)
+        small = (max(2, round(w / factor)), max(1, round(h / factor)))
+        for i in range(t):
+            out[i] = cv2.resize(cv2.resize(out[i], small, interpolation=cv2.INTER_AREA), (w, h),
+                                interpolation=cv2.INTER_LINEAR)
     if rng.random() < cfg.blur_p:
         sigma = rng.uniform(*cfg.blur_sigma)
         for i in range(t):
