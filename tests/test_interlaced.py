@@ -18,7 +18,8 @@ from avsync.testing.synthetic import make_talking_clip
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg command")
 
-H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a", "copy"]
+VIDEO = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18"]
+H264 = [*VIDEO, "-c:a", "copy"]
 INTERLACED = ["-flags", "+ilme+ildct"]
 
 
@@ -68,6 +69,6 @@ def test_a_master_that_opens_on_a_still_slate_is_looked_at_inside(tmp_path):
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(talk), "-filter_complex",
                     "[0:v]trim=end_frame=1,loop=loop=399:size=1,setpts=N/50/TB[still];[still][0:v]concat=n=2:v=1:a=0,"
                     "tinterlace=mode=interleave_top,setfield=tff[v];[0:a]adelay=8000:all=1[a]",
-                    "-map", "[v]", "-map", "[a]", *H264[:-2], *INTERLACED, "-x264opts", "tff=1", str(master)],
+                    "-map", "[v]", "-map", "[a]", *VIDEO, *INTERLACED, "-x264opts", "tff=1", str(master)],
                    check=True)
     assert field_order(master) == "tff"

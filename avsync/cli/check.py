@@ -10,6 +10,7 @@ import click
 from avsync.cli import options
 from avsync.cli.resources import load_settings
 from avsync.exit_codes import CANT_CREATE
+from avsync.media.scan import field_delay_s
 from avsync.report import SyncReport
 
 
@@ -50,7 +51,7 @@ def summary(report: SyncReport, searched_ms: float | None = None) -> str:
     if report.field_order:
         first = "top" if report.field_order == "tff" else "bottom"
         lines.append(f"  video       interlaced, {first} field first: each frame is timed between its two fields, "
-                     f"{250 / report.fps:.0f} ms after its timestamp")
+                     f"{1000 * field_delay_s(report.field_order, report.fps):.0f} ms after its timestamp")
     lines.append(f"  speech      {100 * (report.speech_fraction or 0):.0f}% of the audio{stream}; "
                  f"{report.duration_s:.1f} s; scorer {report.scorer.get('name')} {report.scorer.get('version')}")
     return "\n".join(lines)

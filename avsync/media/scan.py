@@ -32,27 +32,27 @@ def field_order(path: str) -> str | None:
             if stream is None or stream.codec_context.field_order in PROGRESSIVE_FLAGS:
                 return None
             stream.thread_type = "AUTO"
-            starts = _window_starts(stream)
-            for start in starts:
+            for start, frames in _windows(stream):
                 if start is not None:
                     container.seek(start, stream=stream, backward=True)
-                counts += _idet_counts(container, stream, WINDOW_FRAMES * (len(WINDOWS_AT) if start is None else 1))
+                counts += _idet_counts(container, stream, frames)
     except Exception:  # a file that does not decode fails where it is tracked, with its own message
         return None
     order = max(ORDERS, key=lambda k: counts[k])
     return None if order == "progressive" or counts[order] == 0 else order
 
 
-def _window_starts(stream) -> list[int | None]:
-    """Where to look, in the stream's time base: None (from the start, all windows' frames at
-    once) for a video too short or of unknown length."""
+def _windows(stream) -> list[tuple[int | None, int]]:
+    """(where, in the stream's time base, how many frames) to look at: one look from the start
+    (None), as long as all the windows together, for a video too short or of unknown length."""
+    together = [(None, WINDOW_FRAMES * len(WINDOWS_AT))]
     if stream.duration is None:
-        return [None]
+        return together
     frames = float(stream.duration * stream.time_base) * float(stream.average_rate or stream.guessed_rate or 25)
     if frames < 4 * WINDOW_FRAMES * len(WINDOWS_AT):
-        return [None]
+        return together
     first = stream.start_time or 0
-    return [int(first + at * stream.duration) for at in WINDOWS_AT]
+    return [(int(first + at * stream.duration), WINDOW_FRAMES) for at in WINDOWS_AT]
 
 
 def _idet_counts(container, stream, frames: int) -> Counter:
