@@ -10,7 +10,6 @@ import click
 from avsync.cli import options
 from avsync.cli.resources import load_settings
 from avsync.exit_codes import CANT_CREATE
-from avsync.media.scan import field_delay_s
 from avsync.report import SyncReport
 
 
@@ -49,6 +48,8 @@ def summary(report: SyncReport, searched_ms: float | None = None) -> str:
                      "opposite phase?")
     stream = f" ({', '.join(where)})" if where else ""
     if report.field_order:
+        from avsync.media.scan import field_delay_s  # not at import: it brings PyAV and numpy to every command
+
         first = "top" if report.field_order == "tff" else "bottom"
         lines.append(f"  video       interlaced, {first} field first: each frame is timed between its two fields, "
                      f"{1000 * field_delay_s(report.field_order, report.fps):.0f} ms after its timestamp")
